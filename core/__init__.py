@@ -1,0 +1,1 @@
+"""Code shared by every process: configuration, Redis keys, schemas, the state store, events."""

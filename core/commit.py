@@ -1,0 +1,192 @@
+"""The one atomic write path: a compare-and-set commit done by a Lua script in Redis.
+
+A mutation is planned in Python (where the schemas live) against the raw values it read, then
+committed here in one step that
+  1. returns the stored outcome if this command id already ran (a redelivered task);
+  2. checks every value it read is unchanged (else the caller re-plans);
+  3. checks the layer cap;
+  4. writes the new values, appends the event to the capped event stream, records the outcome
+     under the command id, and pushes it to the reply list the API waits on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from core.keys import Keys
+
+_COMMIT = """
+local done = redis.call('GET', KEYS[1])
+if done then
+  local ok, record = pcall(cjson.decode, done)
+  if ok and type(record) == 'table' and record['state'] == 'done' then
+    redis.call('RPUSH', KEYS[2], done)
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+    return {'duplicate', done}
+  end
+end
+local n = tonumber(ARGV[9])
+local added = 0
+for i = 1, n do
+  local base = 10 + (i - 1) * 5
+  local current = redis.call('HGET', KEYS[4 + i], ARGV[base + 1])
+  if ARGV[base + 2] == 'absent' then
+    if current then return {'conflict'} end
+    added = added + 1
+  elseif current ~= ARGV[base + 3] then
+    return {'conflict'}
+  end
+  if ARGV[base + 4] == 'del' then added = added - 1 end
+end
+local cap = tonumber(ARGV[10])
+if cap > 0 and added > 0 and redis.call('HLEN', KEYS[5 + n]) + added > cap then
+  return {'limit'}
+end
+for i = 1, n do
+  local base = 10 + (i - 1) * 5
+  if ARGV[base + 4] == 'del' then
+    redis.call('HDEL', KEYS[4 + i], ARGV[base + 1])
+  else
+    redis.call('HSET', KEYS[4 + i], ARGV[base + 1], ARGV[base + 5])
+  end
+end
+if ARGV[7] ~= '' then
+  redis.call('LPUSH', KEYS[4], ARGV[7])
+  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[8]) - 1)
+end
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[5], 'data', ARGV[6])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {'ok'}
+"""
+
+_QUARANTINE = """
+local current
+if ARGV[1] == 'hash' then
+  current = redis.call('HGET', KEYS[1], ARGV[2])
+else
+  current = redis.call('LINDEX', KEYS[1], ARGV[2])
+end
+if current ~= ARGV[3] then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[4])
+redis.call('LTRIM', KEYS[2], 0, 99)
+if ARGV[1] == 'list' then
+  redis.call('LREM', KEYS[1], 1, ARGV[3])
+elseif ARGV[5] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+else
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[5])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command came to: an HTTP status and a JSON body (a resource or an error)."""
+
+    status: int
+    body: Any
+
+    def to_json(self) -> str:
+        """The stored form, marked done so a redelivery finds it."""
+        return dumps({"state": "done", "status": self.status, "body": self.body})
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Outcome:
+        """Rebuild an outcome from its stored form."""
+        return cls(status=int(record["status"]), body=record.get("body"))
+
+
+@dataclass(frozen=True)
+class Change:
+    """Set or delete one hash field, provided it still holds `expected` (None: absent)."""
+
+    key: str
+    field: str
+    expected: str | None
+    value: str | None
+
+
+@dataclass
+class Plan:
+    """Everything one command writes, committed all at once or not at all."""
+
+    outcome: Outcome
+    changes: list[Change] = field(default_factory=list)
+    event: tuple[str, Any] | None = None
+    push: tuple[str, str, int] | None = None
+    cap: tuple[str, int] | None = None
+
+
+class CommitResult:
+    """Why a commit did not apply (`conflict`, `limit`) or what it answered."""
+
+    APPLIED = "ok"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    LIMIT = "limit"
+
+
+class Committer:
+    """Runs plans through the Lua script; owns nothing but the scripts and the TTLs."""
+
+    def __init__(
+        self, client: redis.Redis, keys: Keys, *, events_maxlen: int,
+        command_ttl: int = 600, reply_ttl: int = 60,
+    ) -> None:
+        self._keys = keys
+        self._events_maxlen = events_maxlen
+        self._command_ttl = command_ttl
+        self._reply_ttl = reply_ttl
+        self._commit = client.register_script(_COMMIT)
+        self._quarantine = client.register_script(_QUARANTINE)
+
+    def commit(self, command_id: str, plan: Plan) -> tuple[str, Outcome | None]:
+        """Apply `plan` atomically; the second item is the stored outcome of a duplicate."""
+        push_key, push_value, push_cap = plan.push or (self._keys.chat, "", 1)
+        cap_key, cap = plan.cap or (self._keys.layers, 0)
+        event_type, event_data = plan.event or ("", None)
+        keys = [self._keys.command(command_id), self._keys.reply(command_id), self._keys.events,
+                push_key, *(change.key for change in plan.changes), cap_key]
+        args: list[Any] = [
+            plan.outcome.to_json(), self._command_ttl, self._reply_ttl, self._events_maxlen,
+            event_type, dumps(event_data) if event_type else "", push_value, push_cap,
+            len(plan.changes), cap,
+        ]
+        for change in plan.changes:
+            args += [
+                change.field,
+                "absent" if change.expected is None else "equal",
+                change.expected or "",
+                "del" if change.value is None else "set",
+                change.value or "",
+            ]
+        result = self._commit(keys=keys, args=args)
+        if result[0] == CommitResult.DUPLICATE:
+            return CommitResult.DUPLICATE, Outcome.from_record(json.loads(result[1]))
+        return result[0], None
+
+    def quarantine(
+        self, key: str, where: str | int, raw: str, reason: str, replacement: str | None = None
+    ) -> bool:
+        """Move a corrupt value aside (hash field or list entry) if it is still there."""
+        kind = "list" if isinstance(where, int) else "hash"
+        record = dumps({"key": key, "field": where, "raw": raw, "reason": reason})
+        moved = self._quarantine(
+            keys=[key, self._keys.quarantine],
+            args=[kind, where, raw, record, replacement or ""],
+        )
+        return bool(moved)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; NaN is refused so nothing unparsable by browsers is ever stored."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)

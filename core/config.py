@@ -1,0 +1,267 @@
+"""Settings from the environment, parsed strictly.
+
+Every process builds one `Settings` at start-up with `load_settings()`. A bad value raises
+`ConfigError` naming the variable, and the entrypoints turn that into a one-line message and a
+non-zero exit: a typo in production must stop the process, not fall back to a default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+_BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
+_RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*(second|minute|hour|day)s?(\s*;\s*\d+\s*(/|per)\s*(second|minute|hour|day)s?)*$")
+_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration variable holds a value the process cannot run with."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process reads from its environment, already validated."""
+
+    port: int = 4200
+    ws_port: int = 4201
+    metrics_port: int = 9090
+    render_metrics_port: int = 9091
+    flower_port: int = 5555
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: str | None = None
+    redis_prefix: str = "sm:"
+    redis_timeout: float = 1.0
+    render_fps: int = 30
+    output_width: int = 1280
+    output_height: int = 720
+    video_bitrate: int = 4_500_000
+    audio_bitrate: int = 128_000
+    preview_fps: int = 15
+    max_layers: int = 64
+    rtmp_urls: tuple[str, ...] = ()
+    recordings_dir: Path = Path("var/recordings")
+    media_root: Path = Path("var/media")
+    api_token: str | None = None
+    viewer_token: str | None = None
+    preview_origins: tuple[str, ...] = ()
+    flower_basic_auth: str | None = None
+    rate_limit: str | None = None
+    state_update_debounce: float = 1.0
+    max_retries: int = 3
+    poll_interval: int = 1000
+    command_timeout: float = 2.0
+    max_json_bytes: int = 64 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 4096 * 4096
+    chat_history: int = 200
+    events_maxlen: int = 10_000
+    log_level: str = "INFO"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build `Settings` from `environ` (default: the process environment).
+
+    Unset or empty variables take their defaults; anything else must parse, or `ConfigError`
+    names the variable.
+    """
+    env = _Env(os.environ if environ is None else environ)
+    settings = Settings(
+        port=env.get("PORT", _port, 4200),
+        ws_port=env.get("WS_PORT", _port, 4201),
+        metrics_port=env.get("METRICS_PORT", _port, 9090),
+        render_metrics_port=env.get("RENDER_METRICS_PORT", _port, 9091),
+        flower_port=env.get("FLOWER_PORT", _port, 5555),
+        redis_url=env.get("REDIS_URL", _redis_url, Settings.redis_url),
+        redis_password=env.get("REDIS_PASSWORD", str, None),
+        redis_prefix=env.get("REDIS_PREFIX", _prefix, Settings.redis_prefix),
+        redis_timeout=env.get("REDIS_TIMEOUT", _float_in(0.05, 30.0), 1.0),
+        render_fps=env.get("RENDER_FPS", _int_in(1, 120), 30),
+        output_width=env.get("OUTPUT_WIDTH", _even_in(16, 7680), 1280),
+        output_height=env.get("OUTPUT_HEIGHT", _even_in(16, 4320), 720),
+        video_bitrate=env.get("VIDEO_BITRATE", _bitrate_in(100_000, 100_000_000), 4_500_000),
+        audio_bitrate=env.get("AUDIO_BITRATE", _bitrate_in(32_000, 512_000), 128_000),
+        preview_fps=env.get("PREVIEW_FPS", _int_in(1, 60), 15),
+        max_layers=env.get("MAX_LAYERS", _int_in(1, 1000), 64),
+        rtmp_urls=env.get("RTMP_URL", _rtmp_urls, ()),
+        recordings_dir=env.get("RECORDINGS_DIR", Path, Settings.recordings_dir),
+        media_root=env.get("MEDIA_ROOT", Path, Settings.media_root),
+        api_token=env.get("API_TOKEN", _token, None),
+        viewer_token=env.get("VIEWER_TOKEN", _token, None),
+        preview_origins=env.get("PREVIEW_ORIGINS", _origins, ()),
+        flower_basic_auth=env.get("FLOWER_BASIC_AUTH", _basic_auth, None),
+        rate_limit=env.get("RATE_LIMIT", _rate_limit, None),
+        state_update_debounce=env.get("STATE_UPDATE_DEBOUNCE", _float_in(0.0, 60.0), 1.0),
+        max_retries=env.get("MAX_RETRIES", _int_in(0, 100), 3),
+        poll_interval=env.get("POLL_INTERVAL", _int_in(100, 60_000), 1000),
+        command_timeout=env.get("COMMAND_TIMEOUT", _float_in(0.05, 30.0), 2.0),
+        max_json_bytes=env.get("MAX_JSON_BYTES", _int_in(1024, 16 * 1024 * 1024), 64 * 1024),
+        max_upload_bytes=env.get("MAX_UPLOAD_BYTES", _int_in(1024, 1 << 30), 20 * 1024 * 1024),
+        max_image_pixels=env.get("MAX_IMAGE_PIXELS", _int_in(1, 1 << 28), 4096 * 4096),
+        chat_history=env.get("CHAT_HISTORY", _int_in(1, 10_000), 200),
+        events_maxlen=env.get("EVENTS_MAXLEN", _int_in(100, 1_000_000), 10_000),
+        log_level=env.get("LOG_LEVEL", _log_level, "INFO"),
+    )
+    if settings.api_token and settings.viewer_token == settings.api_token:
+        raise ConfigError("VIEWER_TOKEN", "must differ from API_TOKEN")
+    return settings
+
+
+def configure_logging(settings: Settings) -> None:
+    """Set up root logging once, for an entrypoint; library modules only get loggers."""
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+    )
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        raw = self._environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ConfigError:
+            raise
+        except ValueError as exc:
+            raise ConfigError(name, str(exc) or f"cannot parse {raw!r}") from None
+
+
+def _int(raw: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", raw):
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    return int(raw)
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = _int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _even_in(low: int, high: int) -> Callable[[str], int]:
+    within = _int_in(low, high)
+
+    def parse(raw: str) -> int:
+        value = within(raw)
+        if value % 2:
+            raise ValueError(f"{value} must be even (H.264 4:2:0 needs even sizes)")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+        if not low <= value <= high:  # also rejects nan
+            raise ValueError(f"{raw} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _port(raw: str) -> int:
+    return _int_in(1, 65535)(raw)
+
+
+def _bitrate_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        match = _BITRATE.match(raw)
+        if not match:
+            raise ValueError(f"expected bits per second such as 4500k or 6M, got {raw!r}")
+        scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
+        value = int(float(match.group(1)) * scale)
+        if not low <= value <= high:
+            raise ValueError(f"{value} b/s is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError("the URL names no host")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise ValueError("the URL has a bad port") from None
+    return raw
+
+
+def _prefix(raw: str) -> str:
+    if not _PREFIX.match(raw):
+        raise ValueError("use 1-32 letters, digits or _ . : -")
+    return raw
+
+
+def _rtmp_urls(raw: str) -> tuple[str, ...]:
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("rtmp", "rtmps") or not parts.hostname:
+            # Never echo the URL: it carries the stream key.
+            raise ValueError("each URL must be rtmp://host/app/key or rtmps://...")
+    return urls
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ValueError(f"{origin!r} is not an origin such as https://example.com:8443")
+    return origins
+
+
+def _token(raw: str) -> str:
+    if len(raw) < 8:
+        raise ValueError("a token must be at least 8 characters")
+    return raw
+
+
+def _basic_auth(raw: str) -> str:
+    user, sep, password = raw.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("expected user:password")
+    return raw
+
+
+def _rate_limit(raw: str) -> str:
+    if not _RATE_LIMIT.match(raw):
+        raise ValueError(f"expected a limit such as '100/minute', got {raw!r}")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in _LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
+    return level

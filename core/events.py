@@ -1,0 +1,16 @@
+"""Event types appended to the capped event stream (`Keys.events`) by every mutation.
+
+Each entry has two fields: `type`, one of the names below, and `data`, the JSON of the changed
+resource (for deletions: its id and the version the deletion would have had). The render
+worker applies them between frames; the preview fan-out forwards layer events as layerUpdate.
+"""
+
+LAYER_CREATED = "layer.created"
+LAYER_UPDATED = "layer.updated"
+LAYER_DELETED = "layer.deleted"
+LAYER_VISIBILITY = "layer.visibility"
+LAYERS_REORDERED = "layers.reordered"
+STREAM_STATE = "stream.state"
+CHAT_POSTED = "chat.posted"
+
+LAYER_EVENTS = (LAYER_CREATED, LAYER_UPDATED, LAYER_DELETED, LAYER_VISIBILITY, LAYERS_REORDERED)

@@ -1,0 +1,66 @@
+"""The one place that names Redis keys. Every key lives under the configured REDIS_PREFIX."""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Builds the Redis key names for one deployment prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    @property
+    def stream(self) -> str:
+        """Hash: the desired stream state (field `desired`) and render telemetry (`status`)."""
+        return f"{self.prefix}stream"
+
+    @property
+    def layers(self) -> str:
+        """Hash: layer id -> layer JSON."""
+        return f"{self.prefix}layers"
+
+    @property
+    def chat(self) -> str:
+        """List: chat messages as JSON, newest first, capped at CHAT_HISTORY."""
+        return f"{self.prefix}chat"
+
+    @property
+    def events(self) -> str:
+        """Stream: every change, capped at EVENTS_MAXLEN; the render and preview follow it."""
+        return f"{self.prefix}events"
+
+    @property
+    def quarantine(self) -> str:
+        """List: copies of stored values that failed to parse, newest first."""
+        return f"{self.prefix}quarantine"
+
+    @property
+    def preview_clients(self) -> str:
+        """Hash: preview client id -> client JSON."""
+        return f"{self.prefix}preview:clients"
+
+    @property
+    def worker_heartbeat(self) -> str:
+        """String: epoch ms of the last periodic check a Celery worker ran."""
+        return f"{self.prefix}health:worker"
+
+    @property
+    def celery(self) -> str:
+        """Prefix the Celery broker puts before its own keys (queues, unacked messages)."""
+        return f"{self.prefix}celery:"
+
+    def command(self, command_id: str) -> str:
+        """String: a command's outcome (pending, then done); also the redelivery guard."""
+        return f"{self.prefix}command:{command_id}"
+
+    def reply(self, command_id: str) -> str:
+        """List: where the API waits (BLPOP) for a command's outcome."""
+        return f"{self.prefix}reply:{command_id}"
+
+    def state_patterns(self) -> list[str]:
+        """Glob patterns that match every state key but not the broker's (for tests and resets)."""
+        return [
+            self.stream, self.layers, self.chat, self.events, self.quarantine,
+            self.preview_clients, self.worker_heartbeat,
+            f"{self.prefix}command:*", f"{self.prefix}reply:*",
+        ]

@@ -1,0 +1,56 @@
+"""Stream state: the desired state the operator sets, the telemetry the render worker reports,
+and the status the API answers with (both merged)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
+
+DESIRED_STATES = ("stopped", "live", "paused")
+OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopped")
+
+
+class StreamRecordSchema(Schema):
+    """What the operator asked for; the render worker reconciles towards it."""
+
+    state = Text(required=True, validate=validate.OneOf(DESIRED_STATES))
+    version = Integer(required=True, validate=validate.Range(1, 2**53))
+    startTime = epoch_ms(required=True, allow_none=True)
+    updatedAt = epoch_ms(required=True)
+
+
+class OutputStatusSchema(Schema):
+    """One destination's state. `name` never carries the stream key."""
+
+    name = Text(required=True)
+    state = Text(required=True, validate=validate.OneOf(OUTPUT_STATES))
+    error = Text(allow_none=True, load_default=None)
+
+
+class TelemetrySchema(Schema):
+    """What the render worker measures, written about once a second."""
+
+    fps = Number(load_default=0.0, validate=validate.Range(0, 1000))
+    frameCount = Integer(load_default=0, validate=validate.Range(0, 2**53))
+    droppedFrames = Integer(load_default=0, validate=validate.Range(0, 2**53))
+    averageRenderTime = Number(load_default=0.0, validate=validate.Range(0, 10**6))
+    error = Text(allow_none=True, load_default=None)
+    outputs = fields.List(fields.Nested(OutputStatusSchema), load_default=list)
+
+
+class StreamStatusSchema(Schema):
+    """`GET /stream/status`: the wire contract of DESIGN.md."""
+
+    state = Text(required=True, validate=validate.OneOf(DESIRED_STATES))
+    isLive = Boolean(required=True)
+    isPaused = Boolean(required=True)
+    fps = Number(required=True)
+    targetFPS = Integer(required=True)
+    frameCount = Integer(required=True)
+    droppedFrames = Integer(required=True)
+    averageRenderTime = Number(required=True)
+    startTime = epoch_ms(required=True, allow_none=True)
+    error = Text(required=True, allow_none=True)
+    version = Integer(required=True)
+    outputs = fields.List(fields.Nested(OutputStatusSchema), required=True)

@@ -1,0 +1,386 @@
+"""The state store: the one module that reads and writes stream state in Redis.
+
+Reads validate what they find: a value that does not parse is logged, copied to the quarantine
+list and replaced by its default (or dropped), so no process ever crashes on bad data.
+Mutations take a command id and go through `Committer` (compare-and-set), so each applies
+atomically, bumps the resource's version by exactly one, appends one event, and runs at most
+once however often its task is delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from marshmallow import Schema, ValidationError
+
+from core import events
+from core.commit import Change, CommitResult, Committer, Outcome, Plan, dumps
+from core.config import Settings
+from core.errors import (
+    Conflict, DomainError, InvalidInput, LimitExceeded, NotFound, StoreContention,
+    VersionConflict,
+)
+from core.keys import Keys
+from core.schemas import (
+    ChatMessageSchema, LayerSchema, PreviewClientSchema, StreamRecordSchema, TelemetrySchema,
+    apply_layer_patch,
+)
+from core.schemas.fields import flatten_messages
+
+log = logging.getLogger(__name__)
+
+CAS_ATTEMPTS = 200
+STREAM_FIELD = "desired"
+TELEMETRY_FIELD = "status"
+STREAM_ACTIONS = ("start", "stop", "pause", "resume")
+
+_layer_schema = LayerSchema()
+_stream_schema = StreamRecordSchema()
+_telemetry_schema = TelemetrySchema()
+_chat_schema = ChatMessageSchema()
+_client_schema = PreviewClientSchema()
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds, as the wire contract uses."""
+    return int(time.time() * 1000)
+
+
+def layer_order(layer: dict[str, Any]) -> tuple[int, int, str]:
+    """Bottom to top: by zIndex, then by age, then by id so the order is total."""
+    return (layer["zIndex"], layer["createdAt"], layer["id"])
+
+
+class StateStore:
+    """Reads and atomically changes the stream, its layers, chat and preview clients."""
+
+    def __init__(
+        self, client: redis.Redis, keys: Keys, *, max_layers: int, chat_history: int,
+        events_maxlen: int, clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.redis = client
+        self.keys = keys
+        self.max_layers = max_layers
+        self.chat_history = chat_history
+        self._clock = clock
+        self._committer = Committer(client, keys, events_maxlen=events_maxlen)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
+        """A store configured from `settings`, talking through `client`."""
+        return cls(
+            client, Keys(settings.redis_prefix), max_layers=settings.max_layers,
+            chat_history=settings.chat_history, events_maxlen=settings.events_maxlen,
+        )
+
+    # ---- reads -------------------------------------------------------------------------
+
+    def stream(self) -> dict[str, Any]:
+        """The desired stream state; written with its defaults when there is none."""
+        return self._stream_with_raw()[1]
+
+    def status(self, target_fps: int) -> dict[str, Any]:
+        """`GET /stream/status`: the desired state merged with the render worker's telemetry."""
+        record = self.stream()
+        raw = self.redis.hget(self.keys.stream, TELEMETRY_FIELD)
+        telemetry = self._parse(self.keys.stream, TELEMETRY_FIELD, raw, _telemetry_schema)
+        telemetry = telemetry or _telemetry_schema.load({})
+        return {
+            "state": record["state"],
+            "isLive": record["state"] != "stopped",
+            "isPaused": record["state"] == "paused",
+            "targetFPS": target_fps,
+            "startTime": record["startTime"],
+            "version": record["version"],
+            **telemetry,
+        }
+
+    def layers(self) -> list[dict[str, Any]]:
+        """Every valid layer, bottom to top."""
+        found = []
+        for layer_id, raw in self.redis.hgetall(self.keys.layers).items():
+            layer = self._parse(self.keys.layers, layer_id, raw, _layer_schema)
+            if layer is not None:
+                found.append(layer)
+        return sorted(found, key=layer_order)
+
+    def layer(self, layer_id: str) -> dict[str, Any]:
+        """One layer, or NotFound."""
+        raw = self.redis.hget(self.keys.layers, layer_id)
+        layer = self._parse(self.keys.layers, layer_id, raw, _layer_schema)
+        if layer is None:
+            raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
+        return layer
+
+    def chat(self, limit: int) -> list[dict[str, Any]]:
+        """The latest `limit` chat messages, oldest first."""
+        raws = self.redis.lrange(self.keys.chat, 0, max(limit, 1) - 1)
+        messages = []
+        for index, raw in enumerate(raws):
+            message = self._parse(self.keys.chat, index, raw, _chat_schema)
+            if message is not None:
+                messages.append(message)
+        return messages[::-1]
+
+    def preview_clients(self) -> list[dict[str, Any]]:
+        """Preview clients whose registration has not expired."""
+        now = self._clock()
+        clients = []
+        for client_id, raw in self.redis.hgetall(self.keys.preview_clients).items():
+            client = self._parse(self.keys.preview_clients, client_id, raw, _client_schema)
+            if client is not None and client["expiresAt"] > now:
+                clients.append(client)
+        return sorted(clients, key=lambda client: client["id"])
+
+    # ---- commands ----------------------------------------------------------------------
+
+    def mark_pending(self, command_id: str) -> None:
+        """Record that a command was sent, so its status can be asked for before it runs."""
+        self.redis.set(self.keys.command(command_id), dumps({"state": "pending"}),
+                       ex=600, nx=True)
+
+    def command(self, command_id: str) -> Outcome | str | None:
+        """A command's outcome; "pending" while it waits; None if unknown or expired."""
+        raw = self.redis.get(self.keys.command(command_id))
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        return Outcome.from_record(record) if record.get("state") == "done" else "pending"
+
+    def wait_for_outcome(
+        self, blocking: redis.Redis, command_id: str, timeout: float
+    ) -> Outcome | None:
+        """Block up to `timeout` seconds for a command's outcome, through `blocking`."""
+        popped = blocking.blpop([self.keys.reply(command_id)], timeout=timeout)
+        if popped is None:
+            return None
+        return Outcome.from_record(json.loads(popped[1]))
+
+    # ---- mutations ---------------------------------------------------------------------
+
+    def set_stream_state(self, command_id: str, action: str) -> Outcome:
+        """start / stop / pause / resume the desired state; repeating one changes nothing."""
+        if action not in STREAM_ACTIONS:
+            raise ValueError(f"unknown stream action {action!r}")
+
+        def plan() -> Plan:
+            raw, record = self._stream_with_raw()
+            target = _stream_target(record["state"], action)
+            if target == record["state"]:
+                return Plan(Outcome(200, record))
+            now = self._clock()
+            start_time = None if target == "stopped" else (record["startTime"] or now)
+            new = {**record, "state": target, "version": record["version"] + 1,
+                   "startTime": start_time, "updatedAt": now}
+            return Plan(
+                Outcome(200, new),
+                [Change(self.keys.stream, STREAM_FIELD, raw, dumps(new))],
+                event=(events.STREAM_STATE, {"action": action, **new}),
+            )
+
+        return self._run(command_id, plan)
+
+    def create_layer(self, command_id: str, data: dict[str, Any]) -> Outcome:
+        """Add a layer from loaded input; without a zIndex it goes on top."""
+
+        layer_id = secrets.token_hex(6)
+
+        def plan() -> Plan:
+            now = self._clock()
+            existing = self.layers()
+            top = max((layer["zIndex"] for layer in existing), default=-1) + 1
+            layer = {**data, "id": layer_id, "version": 1,
+                     "createdAt": now, "updatedAt": now}
+            layer.setdefault("zIndex", min(top, 10000))
+            layer = _validated(layer)
+            return Plan(
+                Outcome(201, layer),
+                [Change(self.keys.layers, layer["id"], None, dumps(layer))],
+                event=(events.LAYER_CREATED, layer),
+                cap=(self.keys.layers, self.max_layers),
+            )
+
+        return self._run(command_id, plan)
+
+    def update_layer(
+        self, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None = None
+    ) -> Outcome:
+        """Merge a loaded patch into a layer."""
+        return self._change_layer(
+            command_id, layer_id, if_match, events.LAYER_UPDATED,
+            lambda layer: apply_layer_patch(layer, patch),
+        )
+
+    def set_visibility(
+        self, command_id: str, layer_id: str, visible: bool, if_match: int | None = None
+    ) -> Outcome:
+        """Show or hide a layer."""
+        return self._change_layer(
+            command_id, layer_id, if_match, events.LAYER_VISIBILITY,
+            lambda layer: {**layer, "visible": visible},
+        )
+
+    def delete_layer(self, command_id: str, layer_id: str, if_match: int | None = None) -> Outcome:
+        """Remove a layer."""
+
+        def plan() -> Plan:
+            raw, layer = self._layer_for_change(layer_id, if_match)
+            return Plan(
+                Outcome(204, None),
+                [Change(self.keys.layers, layer_id, raw, None)],
+                event=(events.LAYER_DELETED, {"id": layer_id, "version": layer["version"] + 1}),
+            )
+
+        return self._run(command_id, plan)
+
+    def reorder_layers(self, command_id: str, ids: list[str]) -> Outcome:
+        """Restack layers: `ids` names every layer, bottom first; zIndex becomes the position."""
+
+        def plan() -> Plan:
+            raws = self.redis.hgetall(self.keys.layers)
+            current = {layer["id"]: layer for layer in self.layers()}
+            missing = sorted(set(current) - set(ids))
+            unknown = sorted(set(ids) - set(current))
+            if missing or unknown:
+                raise Conflict("the order must name every layer exactly once",
+                               {"ids": f"missing {missing}, unknown {unknown}"})
+            now = self._clock()
+            changes, stacked = [], []
+            for position, layer_id in enumerate(ids):
+                layer = current[layer_id]
+                if layer["zIndex"] != position:
+                    layer = {**layer, "zIndex": position, "version": layer["version"] + 1,
+                             "updatedAt": now}
+                    changes.append(Change(self.keys.layers, layer_id, raws[layer_id],
+                                          dumps(layer)))
+                stacked.append(layer)
+            summary = [{"id": lyr["id"], "zIndex": lyr["zIndex"], "version": lyr["version"]}
+                       for lyr in stacked]
+            return Plan(Outcome(200, stacked), changes,
+                        event=(events.LAYERS_REORDERED, {"layers": summary}) if changes else None)
+
+        return self._run(command_id, plan)
+
+    def post_chat(self, command_id: str, author: str, message: str) -> Outcome:
+        """Append a chat message; the history keeps the latest CHAT_HISTORY."""
+
+        message_id = secrets.token_hex(6)
+
+        def plan() -> Plan:
+            entry = {"id": message_id, "author": author, "message": message,
+                     "createdAt": self._clock()}
+            return Plan(
+                Outcome(201, entry),
+                event=(events.CHAT_POSTED, entry),
+                push=(self.keys.chat, dumps(entry), self.chat_history),
+            )
+
+        return self._run(command_id, plan)
+
+    # ---- internals ---------------------------------------------------------------------
+
+    def _change_layer(
+        self, command_id: str, layer_id: str, if_match: int | None, event_type: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Outcome:
+        def plan() -> Plan:
+            raw, layer = self._layer_for_change(layer_id, if_match)
+            try:
+                changed = change(layer)
+            except ValidationError as exc:
+                raise InvalidInput(
+                    "the change is not valid", flatten_messages(exc.messages)) from None
+            changed = _validated({**changed, "version": layer["version"] + 1,
+                                  "updatedAt": self._clock()})
+            return Plan(
+                Outcome(200, changed),
+                [Change(self.keys.layers, layer_id, raw, dumps(changed))],
+                event=(event_type, changed),
+            )
+
+        return self._run(command_id, plan)
+
+    def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, dict[str, Any]]:
+        raw = self.redis.hget(self.keys.layers, layer_id)
+        layer = self.layer(layer_id) if raw is None else self._parse(
+            self.keys.layers, layer_id, raw, _layer_schema)
+        if layer is None:
+            raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
+        if if_match is not None and if_match != layer["version"]:
+            raise VersionConflict(
+                f"layer {layer_id} is at version {layer['version']}, not {if_match}",
+                current=layer,
+            )
+        return raw, layer
+
+    def _stream_with_raw(self) -> tuple[str, dict[str, Any]]:
+        """The stored stream record and its raw JSON, writing the defaults if it is missing."""
+        while True:
+            raw = self.redis.hget(self.keys.stream, STREAM_FIELD)
+            record = self._parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema)
+            if raw is not None and record is not None:
+                return raw, record
+            defaults = {"state": "stopped", "version": 1, "startTime": None,
+                        "updatedAt": self._clock()}
+            self.redis.hsetnx(self.keys.stream, STREAM_FIELD, dumps(defaults))
+
+    def _run(self, command_id: str, plan: Callable[[], Plan]) -> Outcome:
+        """Plan and commit until the values read are still current when written."""
+        for _ in range(CAS_ATTEMPTS):
+            try:
+                planned = plan()
+            except DomainError as exc:
+                planned = Plan(Outcome(exc.status, exc.to_body()))
+            result, stored = self._committer.commit(command_id, planned)
+            if result == CommitResult.DUPLICATE and stored is not None:
+                log.info("command %s was already applied; returning its outcome", command_id)
+                return stored
+            if result == CommitResult.APPLIED:
+                return planned.outcome
+            if result == CommitResult.LIMIT:
+                error = LimitExceeded(f"at most {self.max_layers} layers (MAX_LAYERS)",
+                                      {"layers": f"limit is {self.max_layers}"})
+                result, stored = self._committer.commit(
+                    command_id, Plan(Outcome(error.status, error.to_body())))
+                return stored or Outcome(error.status, error.to_body())
+        raise StoreContention("too many concurrent changes to the same resource; retry")
+
+    def _parse(self, key: str, where: str | int, raw: str | None,
+               schema: Schema) -> dict[str, Any] | None:
+        """Load a stored JSON value; quarantine it and answer None if it is corrupt."""
+        if raw is None:
+            return None
+        try:
+            value = json.loads(raw)
+            if not isinstance(value, dict):
+                raise ValidationError("not a JSON object")
+            return schema.load(value)
+        except (ValueError, ValidationError) as exc:
+            reason = str(getattr(exc, "messages", exc))[:500]
+            log.error("corrupt value at %s[%s] quarantined: %s", key, where, reason)
+            self._committer.quarantine(key, where, raw, reason)
+            return None
+
+
+def _stream_target(state: str, action: str) -> str:
+    if action == "start" or (action == "resume" and state != "stopped"):
+        return "live"
+    if action == "stop":
+        return "stopped"
+    if action == "pause" and state != "stopped":
+        return "paused"
+    raise Conflict(f"cannot {action} a stopped stream; start it first", {"state": state})
+
+
+def _validated(layer: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _layer_schema.load(layer)
+    except ValidationError as exc:
+        raise InvalidInput("the layer is not valid", flatten_messages(exc.messages)) from None
+

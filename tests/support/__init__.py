@@ -1,0 +1,1 @@
+"""Helpers that run real services for the tests and benchmarks (no fakes)."""
