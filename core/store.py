@@ -23,12 +23,21 @@ from core import events
 from core.commit import Change, CommitResult, Committer, Outcome, Plan, dumps
 from core.config import Settings
 from core.errors import (
-    Conflict, DomainError, InvalidInput, LimitExceeded, NotFound, StoreContention,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    StoreContention,
     VersionConflict,
 )
 from core.keys import Keys
 from core.schemas import (
-    ChatMessageSchema, LayerSchema, PreviewClientSchema, StreamRecordSchema, TelemetrySchema,
+    ChatMessageSchema,
+    LayerSchema,
+    PreviewClientSchema,
+    StreamRecordSchema,
+    TelemetrySchema,
     apply_layer_patch,
 )
 from core.schemas.fields import flatten_messages

@@ -1,0 +1,52 @@
+# The few targets a newcomer needs. `make run` starts everything; `make test` tests everything.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+# Debian packages the tests run for real: command -> package.
+TEST_DEBS := redis-server:redis-server
+
+.PHONY: run test lint bench-api clean
+
+run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
+	./deploy/run.sh
+
+test: $(STAMP) system-deps-test  ## Install what the tests need and run them
+	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+lint: $(STAMP)  ## ruff over the whole tree
+	$(BIN)/ruff check .
+
+bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis
+	$(BIN)/python -m bench.api
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Install a Debian package only when its command is missing (needs root or sudo).
+define need_debs
+	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+		command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+endef
+
+.PHONY: system-deps-run system-deps-test
+system-deps-run:
+	$(call need_debs,redis-server:redis-server)
+
+system-deps-test:
+	$(call need_debs,$(TEST_DEBS))

@@ -1,0 +1,41 @@
+"""The Flask app factory: admin HTTP API (and, in later issues, the admin page)."""
+
+from __future__ import annotations
+
+import redis
+from celery import Celery
+from flask import Flask
+
+from app.api import register_blueprints
+from app.auth import init_auth
+from app.errors import register_error_handlers
+from app.services import CommandBus, Services
+from core.config import Settings, load_settings
+from core.redis_client import connect
+from core.store import StateStore
+from workers import create_celery_app
+
+# Multipart framing around an upload: headers and boundaries, well under this.
+_MULTIPART_SLACK = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None,
+               celery: Celery | None = None) -> Flask:
+    """Build the API app; tests pass their own settings, Redis client or Celery app."""
+    settings = settings or load_settings()
+    client = redis_client or connect(settings)
+    blocking = connect(settings, read_timeout=settings.command_timeout + settings.redis_timeout)
+    store = StateStore.from_settings(settings, client)
+    celery = celery or create_celery_app(settings)
+
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + _MULTIPART_SLACK
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["stream_manager"] = Services(
+        settings=settings, store=store, celery=celery,
+        bus=CommandBus(store, celery, blocking, settings.command_timeout),
+    )
+    register_error_handlers(app)
+    init_auth(app, settings.api_token)
+    register_blueprints(app)
+    return app

@@ -1,0 +1,11 @@
+"""HTTP API blueprints: one module per resource; views validate, send a command, answer."""
+
+from flask import Flask
+
+from app.api import chat, commands, health, layers, media, preview, stream
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every API blueprint."""
+    for module in (stream, layers, chat, media, health, commands, preview):
+        app.register_blueprint(module.blueprint)

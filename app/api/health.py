@@ -1,0 +1,42 @@
+"""`GET /health`: is Redis answering, is the broker queue reachable, is a worker consuming."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, jsonify
+
+from app.services import services
+from celeryconfig import HEALTH_CHECK_INTERVAL
+
+blueprint = Blueprint("health", __name__)
+
+WORKER_STALE_AFTER = 3 * HEALTH_CHECK_INTERVAL
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    """200 while Redis answers (status ok, or degraded without a live worker); 503 if not."""
+    store = services().store
+    checks: dict[str, Any] = {}
+    started = time.perf_counter()
+    try:
+        store.redis.ping()
+        checks["redis"] = {"ok": True,
+                           "latencyMs": round((time.perf_counter() - started) * 1000, 2)}
+        depth = store.redis.llen(f"{store.keys.celery}control")
+        checks["broker"] = {"ok": True, "queue": "control", "queueDepth": depth}
+        beat = store.redis.get(store.keys.worker_heartbeat)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        checks["redis"] = {"ok": False, "error": type(exc).__name__}
+        checks["broker"] = {"ok": False, "error": "shares Redis"}
+        response = jsonify({"status": "down", "checks": checks})
+        response.status_code = 503
+        return response
+    age = None if beat is None else max(0.0, time.time() - int(beat) / 1000)
+    worker_ok = age is not None and age <= WORKER_STALE_AFTER
+    checks["worker"] = {"ok": worker_ok,
+                        "lastSeenSecondsAgo": None if age is None else round(age, 1)}
+    return jsonify({"status": "ok" if worker_ok else "degraded", "checks": checks})

@@ -1,0 +1,106 @@
+"""Layers: list, create, read, patch, delete, visibility and reorder."""
+
+from typing import Any
+
+from flask import Blueprint, Response, url_for
+from marshmallow import ValidationError
+
+from app.http import command_response, if_match, json_body, resource_id, resource_response
+from app.services import services
+from core.errors import InvalidInput
+from core.media import MediaPathError, resolve_source
+from core.schemas import (
+    LayerInputSchema,
+    LayerPatchSchema,
+    ReorderSchema,
+    VisibilitySchema,
+    apply_layer_patch,
+)
+from core.schemas.fields import flatten_messages
+from workers import tasks
+
+blueprint = Blueprint("layers", __name__, url_prefix="/stream/layers")
+
+
+@blueprint.get("")
+def list_layers() -> Response:
+    """Every layer, bottom (lowest zIndex) first."""
+    return resource_response(services().store.layers())
+
+
+@blueprint.post("")
+def create_layer() -> Response:
+    """Add a layer; 201 with the layer and its Location."""
+    layer = json_body(LayerInputSchema())
+    _check_media(layer)
+    command_id, outcome = services().bus.run(tasks.create_layer.name, layer=layer)
+    response = command_response(command_id, outcome)
+    if outcome is not None and outcome.status == 201:
+        response.headers["Location"] = url_for(".get_layer", layer_id=outcome.body["id"])
+    return response
+
+
+@blueprint.get("/<layer_id>")
+def get_layer(layer_id: str) -> Response:
+    """One layer, with its version as ETag."""
+    return resource_response(services().store.layer(resource_id(layer_id)))
+
+
+@blueprint.patch("/<layer_id>")
+def update_layer(layer_id: str) -> Response:
+    """Change some fields; transform and content merge key by key. If-Match makes it
+    conditional."""
+    layer_id = resource_id(layer_id)
+    expected = if_match()
+    patch = json_body(LayerPatchSchema(), partial=True)
+    try:
+        preview = apply_layer_patch(services().store.layer(layer_id), patch)
+    except ValidationError as exc:
+        raise InvalidInput("the change is not valid", flatten_messages(exc.messages)) from None
+    _check_media(preview)
+    command_id, outcome = services().bus.run(
+        tasks.update_layer.name, layer_id=layer_id, patch=patch, if_match=expected)
+    return command_response(command_id, outcome)
+
+
+@blueprint.delete("/<layer_id>")
+def delete_layer(layer_id: str) -> Response:
+    """Remove a layer (204). If-Match makes it conditional."""
+    layer_id = resource_id(layer_id)
+    command_id, outcome = services().bus.run(
+        tasks.delete_layer.name, layer_id=layer_id, if_match=if_match())
+    return command_response(command_id, outcome)
+
+
+@blueprint.post("/<layer_id>/visibility")
+def set_visibility(layer_id: str) -> Response:
+    """Show or hide a layer: {"visible": bool}."""
+    layer_id = resource_id(layer_id)
+    expected = if_match()
+    body = json_body(VisibilitySchema())
+    command_id, outcome = services().bus.run(
+        tasks.set_visibility.name, layer_id=layer_id, visible=body["visible"], if_match=expected)
+    return command_response(command_id, outcome)
+
+
+@blueprint.post("/reorder")
+def reorder_layers() -> Response:
+    """Restack: {"ids": [every layer id, bottom first]}; zIndex becomes the position."""
+    body = json_body(ReorderSchema())
+    command_id, outcome = services().bus.run(tasks.reorder_layers.name, ids=body["ids"])
+    return command_response(command_id, outcome)
+
+
+def _check_media(layer: dict[str, Any]) -> None:
+    """An image layer must name a file that exists inside MEDIA_ROOT."""
+    if layer.get("type") != "image" or "content" not in layer:
+        return
+    source = layer["content"]["source"]
+    try:
+        path = resolve_source(services().settings.media_root, source)
+    except MediaPathError as exc:
+        raise InvalidInput("the image source is not allowed",
+                           {"content.source": str(exc)}) from None
+    if not path.is_file():
+        raise InvalidInput("the image source does not exist",
+                           {"content.source": f"no file {source!r} in the media library"})

@@ -1,0 +1,48 @@
+"""Stream state and control: the desired state is set here; the render worker reconciles."""
+
+from flask import Blueprint, Response
+
+from app.http import command_response, json_body, resource_response
+from app.services import services
+from workers import tasks
+
+blueprint = Blueprint("stream", __name__, url_prefix="/stream")
+
+
+@blueprint.get("/status")
+def status() -> Response:
+    """The stream state of the wire contract."""
+    found = services()
+    return resource_response(found.store.status(found.settings.render_fps))
+
+
+def _control(action: str) -> Response:
+    json_body(optional=True)
+    command_id, outcome = services().bus.run(tasks.set_stream_state.name, action=action)
+    if outcome is None or outcome.status != 200:
+        return command_response(command_id, outcome)
+    return status()
+
+
+@blueprint.post("/start")
+def start() -> Response:
+    """Go live (idempotent; resumes a paused stream)."""
+    return _control("start")
+
+
+@blueprint.post("/stop")
+def stop() -> Response:
+    """Stop streaming (idempotent)."""
+    return _control("stop")
+
+
+@blueprint.post("/pause")
+def pause() -> Response:
+    """Hold the last frame with silence, keeping ingest connections open."""
+    return _control("pause")
+
+
+@blueprint.post("/resume")
+def resume() -> Response:
+    """Continue a paused stream."""
+    return _control("resume")

@@ -1,0 +1,63 @@
+"""Every error becomes the JSON body of the wire contract, here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, Response, jsonify
+from kombu.exceptions import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    """A JSON error response."""
+    response = jsonify({"error": code, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors, outages and HTTP errors to JSON."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        response = jsonify(exc.to_body())
+        response.status_code = exc.status
+        if exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    @app.errorhandler(OperationalError)
+    def unavailable(exc: Exception) -> Response:
+        log.warning("dependency unreachable: %s", exc)
+        response = error_response(503, "unavailable", "Redis or the broker is unreachable; retry")
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        response = error_response(status, _HTTP_CODES.get(status, "http_error"),
+                                  exc.description or exc.name)
+        for name, value in exc.get_headers():
+            if name in ("Allow", "Retry-After", "WWW-Authenticate"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "an unexpected error occurred")

@@ -1,0 +1,53 @@
+"""The objects the API works with, built once per app by the factory."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery import Celery
+from flask import current_app
+
+from core.commit import Outcome
+from core.config import Settings
+from core.store import StateStore
+
+
+class CommandBus:
+    """Sends a mutation to the `control` queue and waits briefly for its outcome.
+
+    The command id is recorded as pending before the task is sent, so a client told 202 can
+    ask for it at once, and the worker's outcome is pushed to a reply list the API BLPOPs.
+    """
+
+    def __init__(self, store: StateStore, celery: Celery, blocking: redis.Redis,
+                 timeout: float) -> None:
+        self._store = store
+        self._celery = celery
+        self._blocking = blocking
+        self._timeout = timeout
+
+    def run(self, task_name: str, **kwargs: Any) -> tuple[str, Outcome | None]:
+        """Send `task_name` and wait up to the command timeout; None means still pending."""
+        command_id = uuid.uuid4().hex
+        self._store.mark_pending(command_id)
+        self._celery.send_task(task_name, kwargs={"command_id": command_id, **kwargs})
+        return command_id, self._store.wait_for_outcome(self._blocking, command_id, self._timeout)
+
+
+@dataclass
+class Services:
+    """Everything a view needs; reached through `services()`."""
+
+    settings: Settings
+    store: StateStore
+    bus: CommandBus
+    celery: Celery
+
+
+def services() -> Services:
+    """The services of the app handling the current request."""
+    found: Services = current_app.extensions["stream_manager"]
+    return found

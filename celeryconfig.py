@@ -1,0 +1,54 @@
+"""Static Celery options. The broker URL and key prefix come from core.config at start-up
+(workers.create_celery_app), so this module reads no environment."""
+
+from kombu import Queue
+
+# JSON only: nothing a client sends is ever unpickled.
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+
+# A task is acknowledged after it ran, and given back if its worker dies mid-task. Commands
+# are idempotent by command id, so running one twice is harmless.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+
+# Mutations are short and I/O-bound (a few Redis round trips), so one process with threads
+# beats prefork: no pipe hop per task, and the GIL is released while waiting on Redis.
+worker_pool = "threads"
+worker_concurrency = 8
+
+task_default_queue = "control"
+task_queues = (Queue("control"),)
+task_routes = {
+    "stream.*": {"queue": "control"},
+    "layers.*": {"queue": "control"},
+    "chat.*": {"queue": "control"},
+    "health.*": {"queue": "control"},
+}
+
+# Outcomes travel through the store's reply lists, not a result backend.
+task_ignore_result = True
+
+# A task takes milliseconds; a message unacknowledged for 30 s belongs to a dead worker.
+BROKER_VISIBILITY_TIMEOUT = 30
+
+# The API publishes while a client waits: fail fast (it answers 503) rather than retry long.
+task_publish_retry = True
+task_publish_retry_policy = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+}
+
+# The worker itself keeps retrying a lost broker forever: Redis restarts must not kill it.
+broker_connection_retry_on_startup = True
+broker_connection_max_retries = None
+
+worker_hijack_root_logger = True
+worker_send_task_events = True
+task_send_sent_event = False
+
+HEALTH_CHECK_INTERVAL = 5.0
+beat_schedule = {
+    "health-check": {"task": "health.check", "schedule": HEALTH_CHECK_INTERVAL},
+}
