@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 T = TypeVar("T")
 
 _BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
-_RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*(second|minute|hour|day)s?(\s*;\s*\d+\s*(/|per)\s*(second|minute|hour|day)s?)*$")
+_ONE_LIMIT = r"\d+\s*(?:/|per)\s*(?:second|minute|hour|day)s?"
+_RATE_LIMIT = re.compile(rf"^{_ONE_LIMIT}(?:\s*;\s*{_ONE_LIMIT})*$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

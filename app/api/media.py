@@ -116,7 +116,8 @@ def _verify_image(path: Path, expected_format: str, max_pixels: int) -> None:
                                        {"file": f"is {image.format}, name says {expected_format}"})
                 image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PayloadTooLarge("the image has too many pixels", {"file": "too many pixels"}) from None
+        raise PayloadTooLarge("the image has too many pixels",
+                              {"file": "too many pixels"}) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InvalidInput("the file is not a readable PNG, JPEG or WebP image",
                            {"file": "not a valid image"}) from None
