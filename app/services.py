@@ -26,7 +26,7 @@ class CommandBus:
                  timeout: float) -> None:
         self._store = store
         self._celery = celery
-        self._blocking = blocking
+        self.blocking = blocking
         self._timeout = timeout
 
     def run(self, task_name: str, **kwargs: Any) -> tuple[str, Outcome | None]:
@@ -34,7 +34,7 @@ class CommandBus:
         command_id = uuid.uuid4().hex
         self._store.mark_pending(command_id)
         self._celery.send_task(task_name, kwargs={"command_id": command_id, **kwargs})
-        return command_id, self._store.wait_for_outcome(self._blocking, command_id, self._timeout)
+        return command_id, self._store.wait_for_outcome(self.blocking, command_id, self._timeout)
 
 
 @dataclass
@@ -45,6 +45,12 @@ class Services:
     store: StateStore
     bus: CommandBus
     celery: Celery
+
+    def close(self) -> None:
+        """Release connections (the process normally just exits; tests build many apps)."""
+        self.celery.close()
+        self.bus.blocking.close()
+        self.store.redis.close()
 
 
 def services() -> Services:

@@ -32,7 +32,8 @@ def health() -> Response:
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         checks["redis"] = {"ok": False, "error": type(exc).__name__}
         checks["broker"] = {"ok": False, "error": "shares Redis"}
-        response = jsonify({"status": "down", "checks": checks})
+        response = jsonify({"status": "down", "error": "unavailable",
+                            "message": "Redis is unreachable", "checks": checks})
         response.status_code = 503
         return response
     age = None if beat is None else max(0.0, time.time() - int(beat) / 1000)

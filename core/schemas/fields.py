@@ -78,7 +78,9 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:
     if isinstance(messages, dict):
         flat: dict[str, str] = {}
         for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # A nested schema-level error belongs to the nested field itself.
+            name = prefix if key == "_schema" and prefix else (
+                f"{prefix}.{key}" if prefix else str(key))
             flat.update(flatten_messages(value, name))
         return flat
     if isinstance(messages, list):

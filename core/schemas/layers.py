@@ -6,7 +6,7 @@ the render worker read the same document without any mapping.
 
 from __future__ import annotations
 
-import time
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -20,6 +20,7 @@ SIZE = validate.Range(1, 16384)
 FONT_SIZE = validate.Range(4, 512)
 Z_INDEX = validate.Range(-10000, 10000)
 ID_LENGTH = 64
+STRFTIME_DIRECTIVES = set("aAbBcdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%")
 
 
 class TransformSchema(Schema):
@@ -77,10 +78,10 @@ class ClockContentSchema(Schema):
 
     @validates_schema
     def _format_works(self, data: dict[str, Any], **kwargs: Any) -> None:
-        try:
-            time.strftime(data["format"])
-        except ValueError:
-            raise ValidationError("is not a valid strftime format", "format") from None
+        # The C library prints unknown directives as they are; refuse them to catch typos.
+        for directive in re.findall(r"%(.?)", data["format"]):
+            if directive not in STRFTIME_DIRECTIVES:
+                raise ValidationError(f"'%{directive}' is not a strftime directive", "format")
 
 
 CONTENT_SCHEMAS: dict[str, type[Schema]] = {
