@@ -99,9 +99,11 @@ def store(settings: Settings, redis_client: redis.Redis) -> StateStore:
 
 
 @pytest.fixture
-def app(settings: Settings, redis_client: redis.Redis, celery_worker: Process) -> Flask:
+def app(settings: Settings, redis_client: redis.Redis, celery_worker: Process) -> Iterator[Flask]:
     """The API app, with a real worker behind it."""
-    return create_app(settings)
+    built = create_app(settings)
+    yield built
+    built.extensions["stream_manager"].close()
 
 
 @pytest.fixture

@@ -1,0 +1,205 @@
+"""Admin API benchmark: PATCH /stream/layers/<id> end to end.
+
+Every PATCH goes through the real system as `make run` starts it: gunicorn → the Flask view →
+a Celery task on queue `control` → the store in Redis → the answer back to the client. Phases:
+
+1. warm-up: sequential PATCHes, not reported;
+2. latency: one client, sequential PATCHes on a keep-alive session → p50/p90/p99/max;
+3. throughput: N client threads, each with its own session and its own layer, for a fixed
+   time → sustained 200 answers per second, latency under load, non-200 answers;
+4. correctness: every layer's final version is 1 + the PATCHes answered 200 on it.
+
+202 answers (the worker did not finish within COMMAND_TIMEOUT) count as not done.
+
+Run from the repository root (starts its own stack on free ports in a temporary folder):
+
+    .venv/bin/python -m bench.api [--clients 8] [--seconds 10]
+    .venv/bin/python -m bench.api --url http://127.0.0.1:4200   # a system already running
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+GOAL_P50_MS = 15.0
+GOAL_P99_MS = 50.0
+GOAL_UPDATES_PER_S = 300.0
+TIMEOUT_S = 10.0
+NEW_LAYER = {"type": "color", "transform": {"x": 0, "y": 0, "width": 100, "height": 100},
+             "content": {"color": "#ff0000"}}
+
+
+@dataclass
+class Target:
+    """One layer driven by one client at a time, with the tally needed to check it."""
+
+    layer_id: str
+    done: int = 0
+    next_x: int = 1
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+def session(token: str | None) -> requests.Session:
+    """A keep-alive session, with the API token when the system wants one."""
+    s = requests.Session()
+    if token:
+        s.headers["Authorization"] = f"Bearer {token}"
+    return s
+
+
+def create_layer(s: requests.Session, url: str) -> Target:
+    """POST a small colour layer and return it as a target."""
+    response = s.post(f"{url}/stream/layers", json=NEW_LAYER, timeout=TIMEOUT_S)
+    if response.status_code != 201:
+        raise RuntimeError(f"creating a layer answered {response.status_code}: {response.text}")
+    return Target(response.json()["id"])
+
+
+def patch_once(s: requests.Session, url: str, target: Target) -> float:
+    """One PATCH moving the layer (x always changes); tallies the status, returns seconds."""
+    x, target.next_x = target.next_x, target.next_x % 10_000 + 1
+    started = time.perf_counter()
+    try:
+        status = s.patch(f"{url}/stream/layers/{target.layer_id}",
+                         json={"transform": {"x": x}}, timeout=TIMEOUT_S).status_code
+    except requests.RequestException:
+        status = 0  # no answer at all
+    elapsed = time.perf_counter() - started
+    target.statuses[status] += 1
+    target.done += status == 200
+    return elapsed
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile of `samples` (seconds) in milliseconds."""
+    ordered = sorted(samples)
+    return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def sequential(url: str, token: str | None, target: Target, count: int) -> list[float]:
+    """`count` PATCHes one after another on one keep-alive session."""
+    with session(token) as s:
+        return [patch_once(s, url, target) for _ in range(count)]
+
+
+def concurrent(url: str, token: str | None, targets: list[Target],
+               seconds: float) -> tuple[list[float], float]:
+    """One thread per target patching it until the deadline; (latencies, elapsed seconds)."""
+    samples: list[list[float]] = [[] for _ in targets]
+    start = threading.Barrier(len(targets) + 1)
+    deadline = 0.0
+
+    def client(target: Target, out: list[float]) -> None:
+        with session(token) as s:
+            start.wait()
+            while time.perf_counter() < deadline:
+                out.append(patch_once(s, url, target))
+
+    threads = [threading.Thread(target=client, args=(t, out), daemon=True)
+               for t, out in zip(targets, samples, strict=True)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join(seconds + 2 * TIMEOUT_S)
+    return [x for out in samples for x in out], time.perf_counter() - began
+
+
+def final_version(url: str, token: str | None, target: Target) -> int:
+    """The layer's version as the API reports it now."""
+    with session(token) as s:
+        response = s.get(f"{url}/stream/layers/{target.layer_id}", timeout=TIMEOUT_S)
+        response.raise_for_status()
+        return int(response.json()["version"])
+
+
+def row(name: str, value: float, unit: str, goal: str = "", passed: bool | None = None) -> None:
+    """One aligned line of the result table."""
+    verdict = "" if passed is None else ("PASS" if passed else "FAIL")
+    goal_text = f"(goal {goal})" if goal else ""
+    shown = f"{value:>9d}" if isinstance(value, int) else f"{value:>9.1f}"
+    print(f"  {name:<24}{shown} {unit:<10}{goal_text:<22}{verdict}".rstrip())
+
+
+def run(url: str, token: str | None, clients: int, seconds: float, count: int) -> bool:
+    """All phases against the API at `url`; prints the table and returns True if all passed."""
+    with session(token) as s:
+        solo = create_layer(s, url)
+        targets = [create_layer(s, url) for _ in range(clients)]
+    sequential(url, token, solo, 100)
+    solo_latencies = sequential(url, token, solo, count)
+    load_latencies, elapsed = concurrent(url, token, targets, seconds)
+
+    all_targets = [solo, *targets]
+    statuses = sum((t.statuses for t in all_targets), Counter())
+    versions = {t.layer_id: final_version(url, token, t) for t in all_targets}
+    wrong = [t for t in all_targets if versions[t.layer_id] != 1 + t.done]
+    updates = sum(t.done for t in targets)
+    rate = updates / elapsed
+    p50, p99 = percentile(solo_latencies, 50), percentile(solo_latencies, 99)
+
+    print(f"\nAPI PATCH benchmark: {url}   CPUs: {os.cpu_count()}")
+    print(f"latency, 1 client, {count} sequential PATCHes:")
+    row("latency p50", p50, "ms", f"<= {GOAL_P50_MS:g} ms", p50 <= GOAL_P50_MS)
+    row("latency p90", percentile(solo_latencies, 90), "ms")
+    row("latency p99", p99, "ms", f"<= {GOAL_P99_MS:g} ms", p99 <= GOAL_P99_MS)
+    row("latency max", 1000 * max(solo_latencies), "ms")
+    print(f"throughput, {clients} clients, {elapsed:.1f} s:")
+    row("updates (200)", rate, "updates/s", f">= {GOAL_UPDATES_PER_S:g}/s",
+        rate >= GOAL_UPDATES_PER_S)
+    row("latency p50 under load", percentile(load_latencies, 50), "ms")
+    row("latency p99 under load", percentile(load_latencies, 99), "ms")
+    row("requests", len(load_latencies), "sent")
+    print("answers, all phases: " + ", ".join(
+        f"{'no answer' if code == 0 else code}: {n}" for code, n in sorted(statuses.items())))
+    not_done = sum(n for code, n in statuses.items() if code != 200)
+    print(f"not done (non-200): {not_done}")
+    for t in wrong:
+        print(f"  layer {t.layer_id}: version {versions[t.layer_id]}, expected {1 + t.done}")
+    print(f"correctness (version == 1 + PATCHes answered 200, {len(all_targets)} layers): "
+          f"{'OK' if not wrong else 'FAIL'}")
+    return not wrong and p50 <= GOAL_P50_MS and p99 <= GOAL_P99_MS and rate >= GOAL_UPDATES_PER_S
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, start a stack unless --url is given, run the phases."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="benchmark a system already running at this base URL")
+    parser.add_argument("--clients", type=int, default=8, help="threads in the throughput phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="throughput phase duration")
+    parser.add_argument("--requests", type=int, default=1000, help="PATCHes in the latency phase")
+    parser.add_argument("--token", default=os.environ.get("API_TOKEN"),
+                        help="API token (default: $API_TOKEN)")
+    args = parser.parse_args(argv)
+    if args.url:
+        return 0 if run(args.url.rstrip("/"), args.token, args.clients, args.seconds,
+                        args.requests) else 1
+
+    from tests.support.stack import Stack  # only needed when the bench starts the system
+
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as data_dir:
+        print("starting the system (make run) ...", flush=True)
+        stack = Stack(Path(data_dir)).start()
+        try:
+            ok = run(stack.url, stack.env.get("API_TOKEN"), args.clients, args.seconds,
+                     args.requests)
+        finally:
+            stack.stop()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
