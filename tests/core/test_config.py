@@ -1,0 +1,77 @@
+"""Settings: defaults, strict parsing, and errors that name the variable."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_match_the_design() -> None:
+    settings = load_settings({})
+    assert (settings.port, settings.ws_port, settings.metrics_port) == (4200, 4201, 9090)
+    assert settings.flower_port == 5555 and settings.redis_prefix == "sm:"
+    assert (settings.render_fps, settings.output_width, settings.output_height) == (30, 1280, 720)
+    assert settings.preview_fps == 15 and settings.rtmp_urls == ()
+    assert settings.max_retries == 3 and settings.poll_interval == 1000
+
+
+def test_values_are_parsed() -> None:
+    settings = load_settings({
+        "PORT": "8080", "VIDEO_BITRATE": "6M", "AUDIO_BITRATE": "160k",
+        "RTMP_URL": "rtmp://a/live/k1, rtmps://b:443/app/k2",
+        "PREVIEW_ORIGINS": "https://ops.example.com, http://localhost:4200/",
+        "RATE_LIMIT": "10/second;300 per minute", "FLOWER_BASIC_AUTH": "ops:pw",
+        "STATE_UPDATE_DEBOUNCE": "0.5", "LOG_LEVEL": "debug",
+    })
+    assert settings.port == 8080 and settings.video_bitrate == 6_000_000
+    assert settings.audio_bitrate == 160_000
+    assert settings.rtmp_urls == ("rtmp://a/live/k1", "rtmps://b:443/app/k2")
+    assert settings.preview_origins == ("https://ops.example.com", "http://localhost:4200")
+    assert settings.state_update_debounce == 0.5 and settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("PORT", "http"), ("PORT", "70000"), ("PORT", "0"), ("WS_PORT", "-1"),
+    ("REDIS_URL", "http://localhost"), ("REDIS_URL", "redis://:99999999"),
+    ("REDIS_PREFIX", "has space"), ("RENDER_FPS", "0"), ("RENDER_FPS", "29.97"),
+    ("OUTPUT_WIDTH", "1281"), ("OUTPUT_HEIGHT", "100000"), ("VIDEO_BITRATE", "fast"),
+    ("AUDIO_BITRATE", "1"), ("PREVIEW_FPS", "1000"), ("MAX_LAYERS", "0"),
+    ("RTMP_URL", "http://twitch.tv/key"), ("PREVIEW_ORIGINS", "*"), ("API_TOKEN", "short"),
+    ("FLOWER_BASIC_AUTH", "nopassword"), ("RATE_LIMIT", "lots"),
+    ("STATE_UPDATE_DEBOUNCE", "nan"), ("MAX_RETRIES", "many"), ("POLL_INTERVAL", "5"),
+    ("COMMAND_TIMEOUT", "inf"), ("LOG_LEVEL", "LOUD"),
+])
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({name: value})
+    assert raised.value.variable == name
+    assert str(raised.value).startswith(f"{name}: ")
+
+
+def test_stream_keys_are_not_echoed_in_errors() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"RTMP_URL": "rtmp://ok/live/key1,ftp://host/live/sk_live_SECRET"})
+    assert "SECRET" not in str(raised.value)
+
+
+def test_viewer_token_must_differ_from_api_token() -> None:
+    with pytest.raises(ConfigError, match="VIEWER_TOKEN"):
+        load_settings({"API_TOKEN": "same-token-1", "VIEWER_TOKEN": "same-token-1"})
+
+
+def test_empty_means_default() -> None:
+    assert load_settings({"PORT": "", "RTMP_URL": " "}) == Settings()
+
+
+@pytest.mark.parametrize("module", ["wsgi", "workers.celery"])
+def test_entrypoints_stop_with_a_message_naming_the_variable(module: str) -> None:
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT,
+                            env={"PATH": "/usr/bin:/bin", "RENDER_FPS": "fast"},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "RENDER_FPS" in result.stderr and "Traceback" not in result.stderr
