@@ -115,7 +115,8 @@ def test_reorder_restacks_every_layer(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert [layer["id"] for layer in response.get_json()] == wanted
     listed = client.get("/stream/layers").get_json()
-    assert [(layer["id"], layer["zIndex"]) for layer in listed] == list(zip(wanted, range(3)))
+    assert [(layer["id"], layer["zIndex"]) for layer in listed] == [
+        (layer_id, position) for position, layer_id in enumerate(wanted)]
 
     partial = client.post("/stream/layers/reorder", json={"ids": wanted[:2]})
     assert partial.status_code == 409 and "ids" in partial.get_json()["fields"]
