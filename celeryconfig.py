@@ -45,7 +45,8 @@ broker_connection_retry_on_startup = True
 broker_connection_max_retries = None
 
 worker_hijack_root_logger = True
-worker_send_task_events = True
+# Task events cost a Redis publish per task; Flower turns them on at run time when it watches.
+worker_send_task_events = False
 task_send_sent_event = False
 
 HEALTH_CHECK_INTERVAL = 5.0

@@ -18,8 +18,9 @@ from core.store import StateStore
 class CommandBus:
     """Sends a mutation to the `control` queue and waits briefly for its outcome.
 
-    The command id is recorded as pending before the task is sent, so a client told 202 can
-    ask for it at once, and the worker's outcome is pushed to a reply list the API BLPOPs.
+    The worker pushes the outcome to a reply list the API BLPOPs. Only when the wait times
+    out is the command recorded as pending (SET NX: a late outcome is never overwritten), so
+    a client told 202 can follow it, and the usual path costs no extra round trip.
     """
 
     def __init__(self, store: StateStore, celery: Celery, blocking: redis.Redis,
@@ -32,9 +33,11 @@ class CommandBus:
     def run(self, task_name: str, **kwargs: Any) -> tuple[str, Outcome | None]:
         """Send `task_name` and wait up to the command timeout; None means still pending."""
         command_id = uuid.uuid4().hex
-        self._store.mark_pending(command_id)
         self._celery.send_task(task_name, kwargs={"command_id": command_id, **kwargs})
-        return command_id, self._store.wait_for_outcome(self.blocking, command_id, self._timeout)
+        outcome = self._store.wait_for_outcome(self.blocking, command_id, self._timeout)
+        if outcome is None:
+            self._store.mark_pending(command_id)
+        return command_id, outcome
 
 
 @dataclass

@@ -20,6 +20,8 @@ Run from the repository root (starts its own stack on free ports in a temporary 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import math
 import os
 import sys
@@ -29,8 +31,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
+from typing import Any
+from urllib.parse import urlsplit
 
 GOAL_P50_MS = 15.0
 GOAL_P99_MS = 50.0
@@ -50,31 +52,51 @@ class Target:
     statuses: Counter[int] = field(default_factory=Counter)
 
 
-def session(token: str | None) -> requests.Session:
-    """A keep-alive session, with the API token when the system wants one."""
-    s = requests.Session()
-    if token:
-        s.headers["Authorization"] = f"Bearer {token}"
-    return s
+class Client:
+    """A keep-alive HTTP/1.1 connection. http.client rather than requests: the client shares
+    the two cores with the system under test, and requests costs several times more CPU."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        parts = urlsplit(url)
+        self._connection = http.client.HTTPConnection(parts.hostname, parts.port,
+                                                      timeout=TIMEOUT_S)
+        self._headers = {"Content-Type": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(status, decoded JSON or None); status 0 when the connection failed."""
+        try:
+            payload = None if body is None else json.dumps(body)
+            self._connection.request(method, path, payload, self._headers)
+            response = self._connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self._connection.close()  # reconnects on the next request
+            return 0, None
+        return response.status, json.loads(data) if data else None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._connection.close()
 
 
-def create_layer(s: requests.Session, url: str) -> Target:
+def create_layer(client: Client) -> Target:
     """POST a small colour layer and return it as a target."""
-    response = s.post(f"{url}/stream/layers", json=NEW_LAYER, timeout=TIMEOUT_S)
-    if response.status_code != 201:
-        raise RuntimeError(f"creating a layer answered {response.status_code}: {response.text}")
-    return Target(response.json()["id"])
+    status, body = client.call("POST", "/stream/layers", NEW_LAYER)
+    if status != 201:
+        raise RuntimeError(f"creating a layer answered {status}: {body}")
+    return Target(body["id"])
 
 
-def patch_once(s: requests.Session, url: str, target: Target) -> float:
+def patch_once(client: Client, target: Target) -> float:
     """One PATCH moving the layer (x always changes); tallies the status, returns seconds."""
     x, target.next_x = target.next_x, target.next_x % 10_000 + 1
     started = time.perf_counter()
-    try:
-        status = s.patch(f"{url}/stream/layers/{target.layer_id}",
-                         json={"transform": {"x": x}}, timeout=TIMEOUT_S).status_code
-    except requests.RequestException:
-        status = 0  # no answer at all
+    status, _ = client.call("PATCH", f"/stream/layers/{target.layer_id}",
+                            {"transform": {"x": x}})
     elapsed = time.perf_counter() - started
     target.statuses[status] += 1
     target.done += status == 200
@@ -89,8 +111,8 @@ def percentile(samples: list[float], p: float) -> float:
 
 def sequential(url: str, token: str | None, target: Target, count: int) -> list[float]:
     """`count` PATCHes one after another on one keep-alive session."""
-    with session(token) as s:
-        return [patch_once(s, url, target) for _ in range(count)]
+    with Client(url, token) as client:
+        return [patch_once(client, target) for _ in range(count)]
 
 
 def concurrent(url: str, token: str | None, targets: list[Target],
@@ -101,10 +123,10 @@ def concurrent(url: str, token: str | None, targets: list[Target],
     deadline = 0.0
 
     def client(target: Target, out: list[float]) -> None:
-        with session(token) as s:
+        with Client(url, token) as connection:
             start.wait()
             while time.perf_counter() < deadline:
-                out.append(patch_once(s, url, target))
+                out.append(patch_once(connection, target))
 
     threads = [threading.Thread(target=client, args=(t, out), daemon=True)
                for t, out in zip(targets, samples, strict=True)]
@@ -120,10 +142,11 @@ def concurrent(url: str, token: str | None, targets: list[Target],
 
 def final_version(url: str, token: str | None, target: Target) -> int:
     """The layer's version as the API reports it now."""
-    with session(token) as s:
-        response = s.get(f"{url}/stream/layers/{target.layer_id}", timeout=TIMEOUT_S)
-        response.raise_for_status()
-        return int(response.json()["version"])
+    with Client(url, token) as client:
+        status, body = client.call("GET", f"/stream/layers/{target.layer_id}")
+        if status != 200:
+            raise RuntimeError(f"reading layer {target.layer_id} answered {status}")
+        return int(body["version"])
 
 
 def row(name: str, value: float, unit: str, goal: str = "", passed: bool | None = None) -> None:
@@ -136,9 +159,9 @@ def row(name: str, value: float, unit: str, goal: str = "", passed: bool | None 
 
 def run(url: str, token: str | None, clients: int, seconds: float, count: int) -> bool:
     """All phases against the API at `url`; prints the table and returns True if all passed."""
-    with session(token) as s:
-        solo = create_layer(s, url)
-        targets = [create_layer(s, url) for _ in range(clients)]
+    with Client(url, token) as client:
+        solo = create_layer(client)
+        targets = [create_layer(client) for _ in range(clients)]
     sequential(url, token, solo, 100)
     solo_latencies = sequential(url, token, solo, count)
     load_latencies, elapsed = concurrent(url, token, targets, seconds)

@@ -220,7 +220,7 @@ class StateStore:
     def update_layer(
         self, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None = None
     ) -> Outcome:
-        """Merge a loaded patch into a layer."""
+        """Merge a loaded patch into a layer (the merge revalidates the whole layer)."""
         return self._change_layer(
             command_id, layer_id, if_match, events.LAYER_UPDATED,
             lambda layer: apply_layer_patch(layer, patch),
@@ -305,8 +305,8 @@ class StateStore:
             except ValidationError as exc:
                 raise InvalidInput(
                     "the change is not valid", flatten_messages(exc.messages)) from None
-            changed = _validated({**changed, "version": layer["version"] + 1,
-                                  "updatedAt": self._clock()})
+            # `change` returns a valid layer; the server fields below are ours.
+            changed = {**changed, "version": layer["version"] + 1, "updatedAt": self._clock()}
             return Plan(
                 Outcome(200, changed),
                 [Change(self.keys.layers, layer_id, raw, dumps(changed))],

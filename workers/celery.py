@@ -1,9 +1,15 @@
 """Entrypoint for `celery -A workers worker|beat|flower`: reads config, builds the app."""
 
+import logging
 import sys
 
 from core.config import ConfigError, load_settings
 from workers import create_celery_app
+
+# A line per task received and succeeded is noise at hundreds of commands a second;
+# failures and retries are still logged at WARNING and above.
+for _name in ("celery.app.trace", "celery.worker.strategy"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 try:
     _settings = load_settings()

@@ -8,6 +8,7 @@ from core.schemas import ChatInputSchema
 from workers import tasks
 
 blueprint = Blueprint("chat", __name__, url_prefix="/stream/chat")
+_chat_input = ChatInputSchema()
 
 
 @blueprint.get("")
@@ -21,7 +22,7 @@ def list_chat() -> Response:
 @blueprint.post("")
 def post_chat() -> Response:
     """Post a message: {"author", "message"}; 201 with the stored message."""
-    body = json_body(ChatInputSchema())
+    body = json_body(_chat_input)
     command_id, outcome = services().bus.run(
         tasks.post_chat.name, author=body["author"], message=body["message"])
     return command_response(command_id, outcome)

@@ -104,7 +104,7 @@ class LayerInputSchema(Schema):
     visible = Boolean(load_default=True)
     zIndex = Integer(validate=Z_INDEX)
     opacity = Number(validate=validate.Range(0.0, 1.0), load_default=1.0)
-    transform = fields.Nested(TransformSchema, load_default=lambda: TransformSchema().load({}))
+    transform = fields.Nested(TransformSchema, load_default=lambda: _TRANSFORM.load({}))
     content = fields.Dict(required=True)
 
     @post_load
@@ -159,12 +159,18 @@ class ReorderSchema(Schema):
             raise ValidationError("must not repeat an id", "ids")
 
 
+# Built once: schemas are stateless, and building one costs more than a load.
+_CONTENT = {kind: schema() for kind, schema in CONTENT_SCHEMAS.items()}
+_TRANSFORM = TransformSchema()
+_LAYER = LayerSchema()
+
+
 def load_content(layer_type: str, content: Any) -> dict[str, Any]:
     """Validate `content` for `layer_type`, filling defaults; errors are keyed under content."""
     if not isinstance(content, dict):
         raise ValidationError({"content": ["must be an object"]})
     try:
-        return CONTENT_SCHEMAS[layer_type]().load(content)
+        return _CONTENT[layer_type].load(content)
     except ValidationError as exc:
         raise ValidationError({"content": exc.messages}) from None
 
@@ -179,4 +185,4 @@ def apply_layer_patch(layer: dict[str, Any], patch: dict[str, Any]) -> dict[str,
     merged = {**layer, **{k: v for k, v in patch.items() if k not in ("transform", "content")}}
     merged["transform"] = {**layer["transform"], **patch.get("transform", {})}
     merged["content"] = {**layer["content"], **patch.get("content", {})}
-    return LayerSchema().load(merged)
+    return _LAYER.load(merged)
