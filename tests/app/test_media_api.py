@@ -114,3 +114,9 @@ def test_media_paths_cannot_escape(client: FlaskClient) -> None:
     for url in ("/media/../pyproject.toml", "/media/%2e%2e/pyproject.toml", "/media/nope.png"):
         response = client.get(url)
         assert response.status_code == 404 and response.is_json
+
+
+def test_a_body_over_max_content_length_is_413_json(small_upload_app: Flask) -> None:
+    response = upload(small_upload_app.test_client(), b"\0" * 200_000, "big.png")
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "payload_too_large"
