@@ -41,6 +41,7 @@ from core.schemas import (
     apply_layer_patch,
 )
 from core.schemas.fields import flatten_messages
+from core.schemas.layers import Z_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -202,11 +203,10 @@ class StateStore:
 
         def plan() -> Plan:
             now = self._clock()
-            existing = self.layers()
-            top = max((layer["zIndex"] for layer in existing), default=-1) + 1
-            layer = {**data, "id": layer_id, "version": 1,
-                     "createdAt": now, "updatedAt": now}
-            layer.setdefault("zIndex", min(top, 10000))
+            layer = {**data, "id": layer_id, "version": 1, "createdAt": now, "updatedAt": now}
+            if "zIndex" not in layer:
+                top = max((other["zIndex"] for other in self.layers()), default=-1) + 1
+                layer["zIndex"] = min(top, Z_INDEX.max)
             layer = _validated(layer)
             return Plan(
                 Outcome(201, layer),
@@ -330,7 +330,7 @@ class StateStore:
 
     def _stream_with_raw(self) -> tuple[str, dict[str, Any]]:
         """The stored stream record and its raw JSON, writing the defaults if it is missing."""
-        while True:
+        for _ in range(CAS_ATTEMPTS):
             raw = self.redis.hget(self.keys.stream, STREAM_FIELD)
             record = self._parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema)
             if raw is not None and record is not None:
@@ -338,6 +338,7 @@ class StateStore:
             defaults = {"state": "stopped", "version": 1, "startTime": None,
                         "updatedAt": self._clock()}
             self.redis.hsetnx(self.keys.stream, STREAM_FIELD, dumps(defaults))
+        raise StoreContention("the stream record keeps changing under us; retry")
 
     def _run(self, command_id: str, plan: Callable[[], Plan]) -> Outcome:
         """Plan and commit until the values read are still current when written."""
