@@ -16,25 +16,11 @@ from marshmallow import Schema, ValidationError
 
 from app.services import services
 from core.commit import Outcome
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from core.schemas.fields import flatten_messages
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,16})"?$')
-
-
-class PayloadTooLarge(DomainError):
-    """The body is larger than the endpoint accepts."""
-
-    status = 413
-    code = "payload_too_large"
-
-
-class UnsupportedMediaType(DomainError):
-    """The body is not of a content type the endpoint accepts."""
-
-    status = 415
-    code = "unsupported_media_type"
 
 
 def json_body(schema: Schema | None = None, *, partial: bool = False,

@@ -151,6 +151,8 @@ class Committer:
 
     def commit(self, command_id: str, plan: Plan) -> tuple[str, Outcome | None]:
         """Apply `plan` atomically; the second item is the stored outcome of a duplicate."""
+        # The script's KEYS are positional: an unused push list or cap hash still takes its
+        # slot (an empty push value and a cap of 0 tell the script to skip them).
         push_key, push_value, push_cap = plan.push or (self._keys.chat, "", 1)
         cap_key, cap = plan.cap or (self._keys.layers, 0)
         event_type, event_data = plan.event or ("", None)

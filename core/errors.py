@@ -64,6 +64,20 @@ class LimitExceeded(DomainError):
     code = "limit_exceeded"
 
 
+class PayloadTooLarge(DomainError):
+    """The body or upload is larger than the endpoint accepts."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    """The body is not of a content type the endpoint accepts."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unavailable(DomainError):
     """Redis or the broker cannot be reached; the client may retry."""
 

@@ -56,11 +56,3 @@ class Keys:
     def reply(self, command_id: str) -> str:
         """List: where the API waits (BLPOP) for a command's outcome."""
         return f"{self.prefix}reply:{command_id}"
-
-    def state_patterns(self) -> list[str]:
-        """Glob patterns that match every state key but not the broker's (for tests and resets)."""
-        return [
-            self.stream, self.layers, self.chat, self.events, self.quarantine,
-            self.preview_clients, self.worker_heartbeat,
-            f"{self.prefix}command:*", f"{self.prefix}reply:*",
-        ]

@@ -12,9 +12,9 @@ from flask import Blueprint, Response, request, send_file
 from PIL import Image, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
-from app.http import PayloadTooLarge, UnsupportedMediaType, resource_response
+from app.http import resource_response
 from app.services import services
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from core.media import IMAGE_EXTENSIONS, MediaPathError, check_source, resolve_source
 
 blueprint = Blueprint("media", __name__, url_prefix="/media")

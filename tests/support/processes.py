@@ -34,13 +34,6 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, interval:
     raise TimeoutError(f"{what} not ready after {timeout}s (last error: {last_error!r})")
 
 
-def port_open(port: int) -> bool:
-    """True when something accepts TCP connections on 127.0.0.1:port."""
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 class Process:
     """A child process in its own process group, with its output in a log file."""
 
