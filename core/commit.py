@@ -135,12 +135,17 @@ class CommitResult:
     LIMIT = "limit"
 
 
+# How long a command's outcome guards against redelivery: far past the broker's 30 s
+# visibility timeout and the tasks' retries.
+COMMAND_TTL = 600
+
+
 class Committer:
     """Runs plans through the Lua script; owns nothing but the scripts and the TTLs."""
 
     def __init__(
         self, client: redis.Redis, keys: Keys, *, events_maxlen: int,
-        command_ttl: int = 600, reply_ttl: int = 60,
+        command_ttl: int = COMMAND_TTL, reply_ttl: int = 60,
     ) -> None:
         self._keys = keys
         self._events_maxlen = events_maxlen

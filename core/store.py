@@ -20,7 +20,7 @@ import redis
 from marshmallow import Schema, ValidationError
 
 from core import events
-from core.commit import Change, CommitResult, Committer, Outcome, Plan, dumps
+from core.commit import COMMAND_TTL, Change, CommitResult, Committer, Outcome, Plan, dumps
 from core.config import Settings
 from core.errors import (
     Conflict,
@@ -122,11 +122,7 @@ class StateStore:
 
     def layer(self, layer_id: str) -> dict[str, Any]:
         """One layer, or NotFound."""
-        raw = self.redis.hget(self.keys.layers, layer_id)
-        layer = self._parse(self.keys.layers, layer_id, raw, _layer_schema)
-        if layer is None:
-            raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
-        return layer
+        return self._read_layer(layer_id)[1]
 
     def chat(self, limit: int) -> list[dict[str, Any]]:
         """The latest `limit` chat messages, oldest first."""
@@ -153,7 +149,7 @@ class StateStore:
     def mark_pending(self, command_id: str) -> None:
         """Record that a command was sent, so its status can be asked for before it runs."""
         self.redis.set(self.keys.command(command_id), dumps({"state": "pending"}),
-                       ex=600, nx=True)
+                       ex=COMMAND_TTL, nx=True)
 
     def command(self, command_id: str) -> Outcome | str | None:
         """A command's outcome; "pending" while it waits; None if unknown or expired."""
@@ -315,12 +311,16 @@ class StateStore:
 
         return self._run(command_id, plan)
 
-    def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, dict[str, Any]]:
+    def _read_layer(self, layer_id: str) -> tuple[str, dict[str, Any]]:
+        """A layer's raw JSON (for compare-and-set) and its parsed form, or NotFound."""
         raw = self.redis.hget(self.keys.layers, layer_id)
-        layer = self.layer(layer_id) if raw is None else self._parse(
-            self.keys.layers, layer_id, raw, _layer_schema)
-        if layer is None:
+        layer = self._parse(self.keys.layers, layer_id, raw, _layer_schema)
+        if raw is None or layer is None:
             raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
+        return raw, layer
+
+    def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, dict[str, Any]]:
+        raw, layer = self._read_layer(layer_id)
         if if_match is not None and if_match != layer["version"]:
             raise VersionConflict(
                 f"layer {layer_id} is at version {layer['version']}, not {if_match}",
@@ -346,7 +346,7 @@ class StateStore:
             try:
                 planned = plan()
             except DomainError as exc:
-                planned = Plan(Outcome(exc.status, exc.to_body()))
+                planned = _refusal(exc)()
             result, stored = self._committer.commit(command_id, planned)
             if result == CommitResult.DUPLICATE and stored is not None:
                 log.info("command %s was already applied; returning its outcome", command_id)
@@ -354,11 +354,9 @@ class StateStore:
             if result == CommitResult.APPLIED:
                 return planned.outcome
             if result == CommitResult.LIMIT:
-                error = LimitExceeded(f"at most {self.max_layers} layers (MAX_LAYERS)",
-                                      {"layers": f"limit is {self.max_layers}"})
-                result, stored = self._committer.commit(
-                    command_id, Plan(Outcome(error.status, error.to_body())))
-                return stored or Outcome(error.status, error.to_body())
+                # Record the refusal as this command's outcome, through the same commit path.
+                plan = _refusal(LimitExceeded(f"at most {self.max_layers} layers (MAX_LAYERS)",
+                                              {"layers": f"limit is {self.max_layers}"}))
         raise StoreContention("too many concurrent changes to the same resource; retry")
 
     def _parse(self, key: str, where: str | int, raw: str | None,
@@ -386,6 +384,11 @@ def _stream_target(state: str, action: str) -> str:
     if action == "pause" and state != "stopped":
         return "paused"
     raise Conflict(f"cannot {action} a stopped stream; start it first", {"state": state})
+
+
+def _refusal(error: DomainError) -> Callable[[], Plan]:
+    """A plan that changes nothing and answers with `error`."""
+    return lambda: Plan(Outcome(error.status, error.to_body()))
 
 
 def _validated(layer: dict[str, Any]) -> dict[str, Any]:
