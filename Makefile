@@ -4,8 +4,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
-# Debian packages the tests run for real: command -> package.
-TEST_DEBS := redis-server:redis-server
+# Debian packages the tests run for real: command (or file) -> package. nginx-rtmp is the test
+# ingest; ffmpeg and the DejaVu font serve the FFmpeg peer of the benchmarks.
+RTMP_MODULE := /usr/lib/nginx/modules/ngx_rtmp_module.so
+TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp \
+	ffmpeg:ffmpeg /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 .PHONY: run test lint bench-api clean
 
@@ -33,10 +36,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-# Install a Debian package only when its command is missing (needs root or sudo).
+# Install a Debian package only when its command (or file) is missing (needs root or sudo).
 define need_debs
 	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-		command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+		{ command -v $$cmd || [ -e $$cmd ]; } >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
