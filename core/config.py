@@ -23,6 +23,7 @@ _ONE_LIMIT = r"\d+\s*(?:/|per)\s*(?:second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^{_ONE_LIMIT}(?:\s*;\s*{_ONE_LIMIT})*$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+RECORD_MODES = ("auto", "on", "off")
 
 
 class ConfigError(ValueError):
@@ -55,6 +56,7 @@ class Settings:
     max_layers: int = 64
     rtmp_urls: tuple[str, ...] = ()
     recordings_dir: Path = Path("var/recordings")
+    record: str = "auto"
     media_root: Path = Path("var/media")
     api_token: str | None = None
     viewer_token: str | None = None
@@ -71,6 +73,12 @@ class Settings:
     chat_history: int = 200
     events_maxlen: int = 10_000
     log_level: str = "INFO"
+
+    @property
+    def records(self) -> bool:
+        """Whether the render worker writes a recording: always with RECORD=on, and by default
+        (auto) when there is no RTMP_URL, so a fresh install streams somewhere real."""
+        return self.record == "on" or (self.record == "auto" and not self.rtmp_urls)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +107,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_layers=env.get("MAX_LAYERS", _int_in(1, 1000), 64),
         rtmp_urls=env.get("RTMP_URL", _rtmp_urls, ()),
         recordings_dir=env.get("RECORDINGS_DIR", Path, Settings.recordings_dir),
+        record=env.get("RECORD", _one_of(RECORD_MODES), "auto"),
         media_root=env.get("MEDIA_ROOT", Path, Settings.media_root),
         api_token=env.get("API_TOKEN", _token, None),
         viewer_token=env.get("VIEWER_TOKEN", _token, None),
@@ -259,6 +268,15 @@ def _rate_limit(raw: str) -> str:
     if not _RATE_LIMIT.match(raw):
         raise ValueError(f"expected a limit such as '100/minute', got {raw!r}")
     return raw
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return raw.lower()
+
+    return parse
 
 
 def _log_level(raw: str) -> str:

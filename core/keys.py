@@ -45,6 +45,20 @@ class Keys:
         return f"{self.prefix}health:worker"
 
     @property
+    def render_heartbeat(self) -> str:
+        """Hash: render instance id -> its heartbeat JSON (role, pid, host, epoch ms)."""
+        return f"{self.prefix}health:render"
+
+    @property
+    def render_lease(self) -> str:
+        """String with a TTL: the id of the one render instance allowed to stream."""
+        return f"{self.prefix}render:lease"
+
+    def preview_frames(self, quality: str) -> str:
+        """Pub/sub channel: JPEG preview frames of one quality (high, medium, low)."""
+        return f"{self.prefix}preview:frames:{quality}"
+
+    @property
     def celery(self) -> str:
         """Prefix the Celery broker puts before its own keys (queues, unacked messages)."""
         return f"{self.prefix}celery:"

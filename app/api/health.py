@@ -1,4 +1,5 @@
-"""`GET /health`: is Redis answering, is the broker queue reachable, is a worker consuming."""
+"""`GET /health`: is Redis answering, is the broker queue reachable, is a worker consuming,
+is a render worker streaming (and is a standby ready)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from celeryconfig import HEALTH_CHECK_INTERVAL
 blueprint = Blueprint("health", __name__)
 
 WORKER_STALE_AFTER = 3 * HEALTH_CHECK_INTERVAL
+# The render worker beats about once a second (STATE_UPDATE_DEBOUNCE).
+RENDER_STALE_AFTER = 5.0
 
 
 @blueprint.get("/health")
@@ -29,6 +32,7 @@ def health() -> Response:
         depth = store.redis.llen(f"{store.keys.celery}control")
         checks["broker"] = {"ok": True, "queue": "control", "queueDepth": depth}
         beat = store.redis.get(store.keys.worker_heartbeat)
+        instances = store.live.render_instances()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         checks["redis"] = {"ok": False, "error": type(exc).__name__}
         checks["broker"] = {"ok": False, "error": "shares Redis"}
@@ -40,4 +44,21 @@ def health() -> Response:
     worker_ok = age is not None and age <= WORKER_STALE_AFTER
     checks["worker"] = {"ok": worker_ok,
                         "lastSeenSecondsAgo": None if age is None else round(age, 1)}
-    return jsonify({"status": "ok" if worker_ok else "degraded", "checks": checks})
+    checks["render"] = _render_check(instances)
+    healthy = worker_ok and checks["render"]["ok"]
+    return jsonify({"status": "ok" if healthy else "degraded", "checks": checks})
+
+
+def _render_check(instances: list[dict[str, Any]]) -> dict[str, Any]:
+    """ok while an active render instance beats; standbys are counted."""
+    now = time.time()
+    fresh = [entry for entry in instances if now - entry["at"] / 1000 <= RENDER_STALE_AFTER]
+    active = next((entry for entry in fresh if entry["role"] == "active"), None)
+    newest = instances[0] if instances else None
+    return {
+        "ok": active is not None,
+        "active": active["id"] if active else None,
+        "standby": sum(entry["role"] == "standby" for entry in fresh),
+        "lastSeenSecondsAgo": None if newest is None
+        else round(max(0.0, now - newest["at"] / 1000), 1),
+    }

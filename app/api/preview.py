@@ -11,4 +11,4 @@ blueprint = Blueprint("preview", __name__, url_prefix="/stream/preview")
 @blueprint.get("/clients")
 def list_clients() -> Response:
     """Connected preview clients with their quality and last ping."""
-    return resource_response(services().store.preview_clients())
+    return resource_response(services().store.live.preview_clients())

@@ -10,10 +10,16 @@ from core.schemas.layers import (
     apply_layer_patch,
 )
 from core.schemas.preview import PreviewClientSchema
-from core.schemas.stream import StreamRecordSchema, StreamStatusSchema, TelemetrySchema
+from core.schemas.stream import (
+    RenderInstanceSchema,
+    StreamRecordSchema,
+    StreamStatusSchema,
+    TelemetrySchema,
+)
 
 __all__ = [
     "ChatInputSchema", "ChatMessageSchema", "LayerInputSchema", "LayerPatchSchema",
-    "LayerSchema", "PreviewClientSchema", "ReorderSchema", "StreamRecordSchema",
-    "StreamStatusSchema", "TelemetrySchema", "VisibilitySchema", "apply_layer_patch",
+    "LayerSchema", "PreviewClientSchema", "RenderInstanceSchema", "ReorderSchema",
+    "StreamRecordSchema", "StreamStatusSchema", "TelemetrySchema", "VisibilitySchema",
+    "apply_layer_patch",
 ]

@@ -9,6 +9,7 @@ from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
 
 DESIRED_STATES = ("stopped", "live", "paused")
 OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopped")
+RENDER_ROLES = ("active", "standby")
 
 
 class StreamRecordSchema(Schema):
@@ -37,6 +38,17 @@ class TelemetrySchema(Schema):
     averageRenderTime = Number(load_default=0.0, validate=validate.Range(0, 10**6))
     error = Text(allow_none=True, load_default=None)
     outputs = fields.List(fields.Nested(OutputStatusSchema), load_default=list)
+    layerErrors = fields.Dict(keys=Text(), values=Text(), load_default=dict)
+
+
+class RenderInstanceSchema(Schema):
+    """A render worker's heartbeat: which instance, streaming (active) or on standby."""
+
+    id = Text(required=True, validate=validate.Length(1, 64))
+    role = Text(required=True, validate=validate.OneOf(RENDER_ROLES))
+    pid = Integer(required=True, validate=validate.Range(0, 2**31))
+    host = Text(required=True, validate=validate.Length(0, 255))
+    at = epoch_ms(required=True)
 
 
 class StreamStatusSchema(Schema):
@@ -54,3 +66,4 @@ class StreamStatusSchema(Schema):
     error = Text(required=True, allow_none=True)
     version = Integer(required=True)
     outputs = fields.List(fields.Nested(OutputStatusSchema), required=True)
+    layerErrors = fields.Dict(keys=Text(), values=Text(), required=True)

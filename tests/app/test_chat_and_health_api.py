@@ -34,11 +34,32 @@ def test_health_reports_redis_broker_and_worker(client: FlaskClient, store: Stat
     store.redis.delete(store.keys.worker_heartbeat)
     # What beat sends every few seconds, sent now: the real worker must pick it up.
     app.extensions["stream_manager"].celery.send_task("health.check")
-    wait_until(lambda: client.get("/health").get_json()["status"] == "ok", 15, "heartbeat")
+    wait_until(lambda: client.get("/health").get_json()["checks"]["worker"]["ok"], 15,
+               "heartbeat")
     body = client.get("/health").get_json()
     assert body["checks"]["redis"]["ok"] and body["checks"]["broker"]["ok"]
     assert body["checks"]["broker"]["queueDepth"] >= 0
     assert body["checks"]["worker"]["lastSeenSecondsAgo"] < 15
+
+
+def test_health_reports_the_active_render_instance_and_standbys(client: FlaskClient,
+                                                                store: StateStore) -> None:
+    store.redis.delete(store.keys.render_heartbeat)
+    assert client.get("/health").get_json()["checks"]["render"] == {
+        "ok": False, "active": None, "standby": 0, "lastSeenSecondsAgo": None}
+    store.live.beat("render-a", "active", 11, "host")
+    store.live.beat("render-b", "standby", 12, "host")
+    body = client.get("/health").get_json()
+    assert body["checks"]["render"]["ok"] is True
+    assert body["checks"]["render"]["active"] == "render-a"
+    assert body["checks"]["render"]["standby"] == 1
+    # A heartbeat older than a minute is an instance that died: forgotten.
+    store.redis.hset(store.keys.render_heartbeat, "render-a", json.dumps(
+        {"id": "render-a", "role": "active", "pid": 11, "host": "host",
+         "at": now_ms() - 120_000}))
+    body = client.get("/health").get_json()
+    assert body["checks"]["render"]["ok"] is False and body["status"] == "degraded"
+    assert store.redis.hexists(store.keys.render_heartbeat, "render-a") is False
 
 
 def test_health_is_degraded_without_a_worker_heartbeat(client: FlaskClient,

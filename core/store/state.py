@@ -1,4 +1,4 @@
-"""The state store: the one module that reads and writes stream state in Redis.
+"""Operator state: the stream, its layers and chat, with atomic, idempotent mutations.
 
 Reads validate what they find: a value that does not parse is logged, copied to the quarantine
 list and replaced by its default (or dropped), so no process ever crashes on bad data.
@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 
 from core import events
 from core.commit import COMMAND_TTL, Change, CommitResult, Committer, Outcome, Plan, dumps
@@ -32,39 +31,21 @@ from core.errors import (
     VersionConflict,
 )
 from core.keys import Keys
-from core.schemas import (
-    ChatMessageSchema,
-    LayerSchema,
-    PreviewClientSchema,
-    StreamRecordSchema,
-    TelemetrySchema,
-    apply_layer_patch,
-)
+from core.schemas import ChatMessageSchema, LayerSchema, StreamRecordSchema, apply_layer_patch
 from core.schemas.fields import flatten_messages
 from core.schemas.layers import Z_INDEX
+from core.store.live import LiveState
+from core.store.values import StoredValues, layer_order, now_ms
 
 log = logging.getLogger(__name__)
 
 CAS_ATTEMPTS = 200
 STREAM_FIELD = "desired"
-TELEMETRY_FIELD = "status"
 STREAM_ACTIONS = ("start", "stop", "pause", "resume")
 
 _layer_schema = LayerSchema()
 _stream_schema = StreamRecordSchema()
-_telemetry_schema = TelemetrySchema()
 _chat_schema = ChatMessageSchema()
-_client_schema = PreviewClientSchema()
-
-
-def now_ms() -> int:
-    """Wall-clock time in epoch milliseconds, as the wire contract uses."""
-    return int(time.time() * 1000)
-
-
-def layer_order(layer: dict[str, Any]) -> tuple[int, int, str]:
-    """Bottom to top: by zIndex, then by age, then by id so the order is total."""
-    return (layer["zIndex"], layer["createdAt"], layer["id"])
 
 
 class StateStore:
@@ -80,6 +61,8 @@ class StateStore:
         self.chat_history = chat_history
         self._clock = clock
         self._committer = Committer(client, keys, events_maxlen=events_maxlen)
+        self._values = StoredValues(self._committer)
+        self.live = LiveState(client, keys, self._values, clock=clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
@@ -98,9 +81,7 @@ class StateStore:
     def status(self, target_fps: int) -> dict[str, Any]:
         """`GET /stream/status`: the desired state merged with the render worker's telemetry."""
         record = self.stream()
-        raw = self.redis.hget(self.keys.stream, TELEMETRY_FIELD)
-        telemetry = self._parse(self.keys.stream, TELEMETRY_FIELD, raw, _telemetry_schema)
-        telemetry = telemetry or _telemetry_schema.load({})
+        telemetry = self.live.telemetry()
         return {
             "state": record["state"],
             "isLive": record["state"] != "stopped",
@@ -115,7 +96,7 @@ class StateStore:
         """Every valid layer, bottom to top."""
         found = []
         for layer_id, raw in self.redis.hgetall(self.keys.layers).items():
-            layer = self._parse(self.keys.layers, layer_id, raw, _layer_schema)
+            layer = self._values.parse(self.keys.layers, layer_id, raw, _layer_schema)
             if layer is not None:
                 found.append(layer)
         return sorted(found, key=layer_order)
@@ -129,20 +110,10 @@ class StateStore:
         raws = self.redis.lrange(self.keys.chat, 0, max(limit, 1) - 1)
         messages = []
         for index, raw in enumerate(raws):
-            message = self._parse(self.keys.chat, index, raw, _chat_schema)
+            message = self._values.parse(self.keys.chat, index, raw, _chat_schema)
             if message is not None:
                 messages.append(message)
         return messages[::-1]
-
-    def preview_clients(self) -> list[dict[str, Any]]:
-        """Preview clients whose registration has not expired."""
-        now = self._clock()
-        clients = []
-        for client_id, raw in self.redis.hgetall(self.keys.preview_clients).items():
-            client = self._parse(self.keys.preview_clients, client_id, raw, _client_schema)
-            if client is not None and client["expiresAt"] > now:
-                clients.append(client)
-        return sorted(clients, key=lambda client: client["id"])
 
     # ---- commands ----------------------------------------------------------------------
 
@@ -314,7 +285,7 @@ class StateStore:
     def _read_layer(self, layer_id: str) -> tuple[str, dict[str, Any]]:
         """A layer's raw JSON (for compare-and-set) and its parsed form, or NotFound."""
         raw = self.redis.hget(self.keys.layers, layer_id)
-        layer = self._parse(self.keys.layers, layer_id, raw, _layer_schema)
+        layer = self._values.parse(self.keys.layers, layer_id, raw, _layer_schema)
         if raw is None or layer is None:
             raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
         return raw, layer
@@ -332,7 +303,7 @@ class StateStore:
         """The stored stream record and its raw JSON, writing the defaults if it is missing."""
         for _ in range(CAS_ATTEMPTS):
             raw = self.redis.hget(self.keys.stream, STREAM_FIELD)
-            record = self._parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema)
+            record = self._values.parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema)
             if raw is not None and record is not None:
                 return raw, record
             defaults = {"state": "stopped", "version": 1, "startTime": None,
@@ -358,22 +329,6 @@ class StateStore:
                 plan = _refusal(LimitExceeded(f"at most {self.max_layers} layers (MAX_LAYERS)",
                                               {"layers": f"limit is {self.max_layers}"}))
         raise StoreContention("too many concurrent changes to the same resource; retry")
-
-    def _parse(self, key: str, where: str | int, raw: str | None,
-               schema: Schema) -> dict[str, Any] | None:
-        """Load a stored JSON value; quarantine it and answer None if it is corrupt."""
-        if raw is None:
-            return None
-        try:
-            value = json.loads(raw)
-            if not isinstance(value, dict):
-                raise ValidationError("not a JSON object")
-            return schema.load(value)
-        except (ValueError, ValidationError) as exc:
-            reason = str(getattr(exc, "messages", exc))[:500]
-            log.error("corrupt value at %s[%s] quarantined: %s", key, where, reason)
-            self._committer.quarantine(key, where, raw, reason)
-            return None
 
 
 def _stream_target(state: str, action: str) -> str:

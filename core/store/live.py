@@ -1,0 +1,135 @@
+"""Live state: what running processes report, and the event feed they follow.
+
+The render worker writes its telemetry (about once a second) and a heartbeat per instance;
+the preview process registers its clients. Readers get validated values, never a crash: a
+corrupt entry is quarantined like any other stored value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from core.commit import dumps
+from core.keys import Keys
+from core.schemas import PreviewClientSchema, RenderInstanceSchema, TelemetrySchema
+from core.store.values import StoredValues, now_ms
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_FIELD = "status"
+# A heartbeat this old belongs to an instance that died without saying goodbye; it is pruned.
+HEARTBEAT_FORGET_MS = 60_000
+
+_telemetry_schema = TelemetrySchema()
+_instance_schema = RenderInstanceSchema()
+_client_schema = PreviewClientSchema()
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One entry of the event stream: its Redis id, type (core.events) and resource JSON."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+
+class LiveState:
+    """Reads and writes the reports of running processes, and reads the event feed."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, values: StoredValues,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.redis = client
+        self.keys = keys
+        self._values = values
+        self._clock = clock
+
+    # ---- render telemetry and heartbeats ----------------------------------------------
+
+    def telemetry(self) -> dict[str, Any]:
+        """The render worker's last report, or the idle defaults."""
+        raw = self.redis.hget(self.keys.stream, TELEMETRY_FIELD)
+        found = self._values.parse(self.keys.stream, TELEMETRY_FIELD, raw, _telemetry_schema)
+        return found or _telemetry_schema.load({})
+
+    def write_telemetry(self, telemetry: dict[str, Any]) -> None:
+        """Replace the telemetry (validated first, so readers never see a bad report)."""
+        self.redis.hset(self.keys.stream, TELEMETRY_FIELD,
+                        dumps(_telemetry_schema.load(telemetry)))
+
+    def beat(self, instance_id: str, role: str, pid: int, host: str) -> None:
+        """Record that a render instance is alive, and whether it streams or stands by."""
+        entry = _instance_schema.load(
+            {"id": instance_id, "role": role, "pid": pid, "host": host, "at": self._clock()})
+        self.redis.hset(self.keys.render_heartbeat, instance_id, dumps(entry))
+
+    def forget_instance(self, instance_id: str) -> None:
+        """Drop an instance's heartbeat when it shuts down cleanly."""
+        self.redis.hdel(self.keys.render_heartbeat, instance_id)
+
+    def render_instances(self) -> list[dict[str, Any]]:
+        """Recent render heartbeats, newest first; long-dead instances are pruned."""
+        now = self._clock()
+        found = []
+        for instance_id, raw in self.redis.hgetall(self.keys.render_heartbeat).items():
+            entry = self._values.parse(self.keys.render_heartbeat, instance_id, raw,
+                                       _instance_schema)
+            if entry is None or now - entry["at"] > HEARTBEAT_FORGET_MS:
+                self.redis.hdel(self.keys.render_heartbeat, instance_id)
+            else:
+                found.append(entry)
+        return sorted(found, key=lambda entry: entry["at"], reverse=True)
+
+    # ---- preview clients ----------------------------------------------------------------
+
+    def preview_clients(self) -> list[dict[str, Any]]:
+        """Preview clients whose registration has not expired."""
+        now = self._clock()
+        clients = []
+        for client_id, raw in self.redis.hgetall(self.keys.preview_clients).items():
+            client = self._values.parse(self.keys.preview_clients, client_id, raw,
+                                        _client_schema)
+            if client is not None and client["expiresAt"] > now:
+                clients.append(client)
+        return sorted(clients, key=lambda client: client["id"])
+
+    # ---- the event feed -------------------------------------------------------------------
+
+    def latest_event_id(self) -> str:
+        """The id of the newest event, or "0-0" when there is none: read after it for news."""
+        newest = self.redis.xrevrange(self.keys.events, count=1)
+        return newest[0][0] if newest else "0-0"
+
+    def events_after(self, after_id: str, block_ms: int,
+                     count: int = 500) -> tuple[str, list[StoredEvent]]:
+        """Events newer than `after_id`, waiting up to `block_ms` for the first one, and the id
+        to read after next time (malformed entries are skipped but still passed).
+
+        The caller's client needs a read timeout longer than `block_ms`.
+        """
+        replies = self.redis.xread({self.keys.events: after_id}, count=count, block=block_ms)
+        found = []
+        for _stream, entries in replies or ():
+            for entry_id, fields in entries:
+                after_id = entry_id
+                event = self._event(entry_id, fields)
+                if event is not None:
+                    found.append(event)
+        return after_id, found
+
+    def _event(self, entry_id: str, fields: dict[str, str]) -> StoredEvent | None:
+        try:
+            data = json.loads(fields["data"])
+            if not isinstance(data, dict):
+                raise ValueError("data is not a JSON object")
+            return StoredEvent(entry_id, fields["type"], data)
+        except (KeyError, ValueError) as exc:
+            # Events are advisory (a full read heals any gap), so a bad one is skipped.
+            log.error("skipping malformed event %s: %s", entry_id, exc)
+            return None

@@ -1,0 +1,229 @@
+"""The render worker: one thread owns the compositor and the encoder and reconciles the
+running pipeline towards the desired state.
+
+Other threads only talk to it through `commands` (the feed's snapshots and events, the lease
+keeper's changes), applied between two frames. Modes of the loop:
+- streaming (lease held, desired live or paused): a frame per slot at RENDER_FPS, encoded and
+  sent to every destination; paused sends the frozen last frame (with silence);
+- previewing (lease held, stopped, someone watches the preview): compose at PREVIEW_FPS;
+- idle: wait for commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import socket
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import redis
+
+from core.config import Settings
+from core.redis_client import connect
+from core.store import StateStore
+from render.clock import FrameClock
+from render.commands import Command, LeaseChanged, SceneEvent, Snapshot
+from render.compositor import Compositor
+from render.feed import BLOCK_MS, FeedFollower
+from render.lease import TTL_SECONDS, Lease, LeaseKeeper
+from render.pipeline import Pipeline, targets_for
+from render.preview import PreviewPublisher
+from render.reporter import Reporter
+from render.scene import Scene
+from render.stats import FrameStats
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT = 0.25
+ERROR_TEXT_LIMIT = 500
+STREAMING_STATES = ("live", "paused")
+
+
+def new_instance_id() -> str:
+    """host-pid-random: readable in /health, unique across restarts."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class Renderer:
+    """Composites the scene at a steady rate and streams it while it holds the lease."""
+
+    def __init__(self, settings: Settings, client: redis.Redis,
+                 instance_id: str | None = None) -> None:
+        self.settings = settings
+        self.instance_id = instance_id or new_instance_id()
+        self.store = StateStore.from_settings(settings, client)
+        self.commands: queue.Queue[Command] = queue.Queue()
+        self.scene = Scene()
+        self.compositor = Compositor(settings.output_width, settings.output_height,
+                                     settings.media_root)
+        feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
+        self._feed = FeedFollower(StateStore.from_settings(settings, feed_client), self.commands)
+        self.lease = LeaseKeeper(
+            Lease(client, self.store.keys.render_lease, self.instance_id, TTL_SECONDS),
+            self.commands)
+        self.preview = PreviewPublisher(client, self.store.keys, settings.output_width,
+                                        settings.output_height, settings.preview_fps)
+        self._reporter = Reporter(self.store.live, self.instance_id,
+                                  settings.state_update_debounce, self._role, self._telemetry)
+        self._stopping = threading.Event()
+        self._held = False
+        self._pipeline: Pipeline | None = None
+        self._clock: FrameClock | None = None
+        self._stats = FrameStats()
+        self._frame: np.ndarray | None = None
+        self._frozen: np.ndarray | None = None
+        # Written by the render thread, read whole by the reporter thread.
+        self._layer_errors: dict[str, str] = {}
+        self._layer_problems: list[str] = []
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until `stop()`; then close the stream cleanly and hand the lease over."""
+        threads = (self._feed, self.lease, self.preview, self._reporter)
+        for thread in threads:
+            thread.start()
+        log.info("render instance %s started (%dx%d at %d fps)", self.instance_id,
+                 self.settings.output_width, self.settings.output_height,
+                 self.settings.render_fps)
+        try:
+            while not self._stopping.is_set():
+                self._step()
+        finally:
+            self.lease.stop()
+            self._close_pipeline()
+            self._release_lease()
+            self._feed.stop()
+            self.preview.stop()
+            self._reporter.stop()
+
+    def stop(self) -> None:
+        """Ask the loop to end (safe from a signal handler or another thread)."""
+        self._stopping.set()
+
+    # ---- the loop -------------------------------------------------------------------------
+
+    def _step(self) -> None:
+        streaming = self._pipeline is not None
+        previewing = self._held and not streaming and self.preview.watched
+        self._apply_commands(wait=0.0 if streaming or previewing else IDLE_WAIT)
+        self._reconcile()
+        if self._pipeline is not None or previewing:
+            self._render_one()
+        else:
+            self._clock = None
+
+    def _apply_commands(self, wait: float) -> None:
+        try:
+            command = self.commands.get(timeout=wait) if wait else self.commands.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self._apply(command)
+            try:
+                command = self.commands.get_nowait()
+            except queue.Empty:
+                return
+
+    def _apply(self, command: Command) -> None:
+        if isinstance(command, Snapshot):
+            self.scene.replace(command.desired, command.layers, command.chat)
+        elif isinstance(command, SceneEvent):
+            self.scene.apply(command.event)
+        elif isinstance(command, LeaseChanged):
+            self._held = command.held
+
+    def _reconcile(self) -> None:
+        """Bring the pipeline to what the desired state and the lease say."""
+        wanted = self._held and self.scene.state in STREAMING_STATES
+        if wanted and self._pipeline is None:
+            self._open_pipeline()
+        elif not wanted and self._pipeline is not None:
+            self._close_pipeline()
+        if self.scene.state != "paused":
+            self._frozen = None
+
+    def _render_one(self) -> None:
+        fps = self.settings.render_fps if self._pipeline else self.settings.preview_fps
+        if self._clock is None or self._clock.fps != fps:
+            self._clock = FrameClock(fps)
+        slot = self._clock.next_slot()
+        started = time.perf_counter()
+        frame = self._compose()
+        if self._pipeline is not None:
+            self._pipeline.send(frame, slot)
+            self._stats.record(time.perf_counter() - started, self._clock.dropped)
+        now = time.monotonic()
+        if self.preview.due(now):
+            self.preview.offer(frame, now)
+
+    def _compose(self) -> np.ndarray:
+        if self.scene.state == "paused" and self._frozen is not None:
+            return self._frozen
+        try:
+            frame = self.compositor.compose(self.scene.layers(), self.scene.chat, time.time())
+        except Exception:
+            # A bug in one layer must not end a 24/7 stream: keep the last good frame.
+            log.exception("compositing failed; repeating the previous frame")
+            frame = self._frame if self._frame is not None else self._black()
+        self._frame = frame
+        errors = self.compositor.errors
+        if errors or self._layer_problems:
+            names = {layer["id"]: layer["name"] for layer in self.scene.layers()}
+            self._layer_errors = dict(errors)
+            self._layer_problems = [f"layer {names.get(layer_id, layer_id)!r}: {message}"
+                                    for layer_id, message in errors.items()]
+        if self.scene.state == "paused":
+            self._frozen = frame
+        return frame
+
+    def _black(self) -> np.ndarray:
+        return np.zeros((self.settings.output_height, self.settings.output_width, 3), np.uint8)
+
+    # ---- the pipeline ---------------------------------------------------------------------
+
+    def _open_pipeline(self) -> None:
+        self._stats = FrameStats()
+        self._clock = None
+        self._pipeline = Pipeline(self.settings, targets_for(self.settings))
+
+    def _close_pipeline(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            log.info("stopping the stream")
+            pipeline.close()
+
+    def _release_lease(self) -> None:
+        try:
+            self.lease.lease.release()
+        except redis.RedisError as exc:
+            log.warning("could not release the render lease (%s); it expires by itself", exc)
+
+    # ---- reports (called from the reporter thread) ----------------------------------------
+
+    def _role(self) -> str:
+        return "active" if self._held else "standby"
+
+    def _telemetry(self) -> dict[str, Any] | None:
+        if not self._held:
+            return None
+        pipeline, stats = self._pipeline, self._stats
+        outputs = pipeline.outputs() if pipeline is not None else []
+        problems = self._layer_problems + [f"output {output['name']}: {output['error']}"
+                                           for output in outputs if output.get("error")]
+        return {
+            # Counts stay readable after a stop, until the next start.
+            "fps": stats.window.fps if pipeline is not None else 0.0,
+            "frameCount": stats.frame_count,
+            "droppedFrames": stats.dropped,
+            "averageRenderTime": stats.window.average_render_ms,
+            "error": "; ".join(problems)[:ERROR_TEXT_LIMIT] or None,
+            "outputs": [{key: output[key] for key in ("name", "state", "error")}
+                        for output in outputs],
+            "layerErrors": self._layer_errors,
+        }

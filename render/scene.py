@@ -1,0 +1,106 @@
+"""The render worker's copy of what the operator set: desired state, layers and chat.
+
+It is filled from a full read of the store and then kept current by the event stream. Every
+resource carries a version, so an event older than what is already known (events replayed
+after a full read) changes nothing, and applying the same event twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from marshmallow import ValidationError
+
+from core import events
+from core.schemas import ChatMessageSchema, LayerSchema, StreamRecordSchema
+from core.store import StoredEvent, layer_order
+
+log = logging.getLogger(__name__)
+
+# The chat layer shows at most 50 messages (ChatContentSchema.maxMessages).
+CHAT_KEPT = 50
+
+_layer_schema = LayerSchema()
+_record_schema = StreamRecordSchema()
+_chat_schema = ChatMessageSchema()
+
+
+class Scene:
+    """Desired stream state, layers by id and recent chat, with version-guarded updates."""
+
+    def __init__(self) -> None:
+        self.desired: dict[str, Any] = {"state": "stopped", "version": 0, "startTime": None}
+        self._layers: dict[str, dict[str, Any]] = {}
+        self.chat: list[dict[str, Any]] = []
+        self._ordered: list[dict[str, Any]] | None = None
+
+    @property
+    def state(self) -> str:
+        """The desired state: stopped, live or paused."""
+        return self.desired["state"]
+
+    def layers(self) -> list[dict[str, Any]]:
+        """Layers bottom to top (cached until the next change)."""
+        if self._ordered is None:
+            self._ordered = sorted(self._layers.values(), key=layer_order)
+        return self._ordered
+
+    def replace(self, desired: dict[str, Any], layers: list[dict[str, Any]],
+                chat: list[dict[str, Any]]) -> None:
+        """Take a full read of the store as the new truth."""
+        self.desired = desired
+        self._layers = {layer["id"]: layer for layer in layers}
+        self.chat = chat[-CHAT_KEPT:]
+        self._ordered = None
+
+    def apply(self, event: StoredEvent) -> bool:
+        """Apply one event; answers whether anything changed."""
+        try:
+            return self._apply(event.type, event.data)
+        except (ValidationError, KeyError, TypeError) as exc:
+            log.error("ignoring event %s (%s): %s", event.id, event.type, exc)
+            return False
+
+    def _apply(self, kind: str, data: dict[str, Any]) -> bool:
+        if kind in (events.LAYER_CREATED, events.LAYER_UPDATED, events.LAYER_VISIBILITY):
+            return self._put_layer(_layer_schema.load(data))
+        if kind == events.LAYER_DELETED:
+            return self._forget_layer(data["id"])
+        if kind == events.LAYERS_REORDERED:
+            return any([self._restack(entry) for entry in data["layers"]])
+        if kind == events.STREAM_STATE:
+            record = _record_schema.load(
+                {key: data[key] for key in ("state", "version", "startTime", "updatedAt")})
+            if record["version"] <= self.desired["version"]:
+                return False
+            self.desired = record
+            return True
+        if kind == events.CHAT_POSTED:
+            message = _chat_schema.load(data)
+            if any(known["id"] == message["id"] for known in self.chat):
+                return False
+            self.chat = [*self.chat, message][-CHAT_KEPT:]
+            return True
+        return False
+
+    def _put_layer(self, layer: dict[str, Any]) -> bool:
+        known = self._layers.get(layer["id"])
+        if known is not None and known["version"] >= layer["version"]:
+            return False
+        self._layers[layer["id"]] = layer
+        self._ordered = None
+        return True
+
+    def _forget_layer(self, layer_id: str) -> bool:
+        self._ordered = None
+        return self._layers.pop(layer_id, None) is not None
+
+    def _restack(self, entry: dict[str, Any]) -> bool:
+        known = self._layers.get(entry["id"])
+        if known is None or known["version"] >= entry["version"]:
+            return False
+        self._layers[entry["id"]] = {**known, "zIndex": int(entry["zIndex"]),
+                                     "version": int(entry["version"])}
+        self._ordered = None
+        return True
