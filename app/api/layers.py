@@ -30,8 +30,9 @@ _reorder = ReorderSchema()
 
 @blueprint.get("")
 def list_layers() -> Response:
-    """Every layer, bottom (lowest zIndex) first."""
-    return resource_response(services().store.layers())
+    """Every layer, bottom (lowest zIndex) first, each with the render worker's `error` for it
+    (such as a missing image) or null."""
+    return resource_response(_with_render_errors(services().store.layers()))
 
 
 @blueprint.post("")
@@ -48,8 +49,9 @@ def create_layer() -> Response:
 
 @blueprint.get("/<layer_id>")
 def get_layer(layer_id: str) -> Response:
-    """One layer, with its version as ETag."""
-    return resource_response(services().store.layer(resource_id(layer_id)))
+    """One layer, with its version as ETag and the render worker's `error` for it."""
+    layer = services().store.layer(resource_id(layer_id))
+    return resource_response(_with_render_errors([layer])[0])
 
 
 @blueprint.patch("/<layer_id>")
@@ -114,3 +116,8 @@ def _check_media(layer: dict[str, Any]) -> None:
     if not path.is_file():
         raise InvalidInput("the image source does not exist",
                            {"content.source": f"no file {source!r} in the media library"})
+
+
+def _with_render_errors(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    errors = services().store.live.telemetry()["layerErrors"]
+    return [{**layer, "error": errors.get(layer["id"])} for layer in layers]

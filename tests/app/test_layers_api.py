@@ -16,7 +16,7 @@ def test_create_fills_defaults_and_answers_201_with_location(client: FlaskClient
                                   "scale": 1.0, "rotation": 0.0}
     assert response.headers["Location"] == f"/stream/layers/{layer['id']}"
     assert response.headers["ETag"] == '"1"'
-    assert client.get(response.headers["Location"]).get_json() == layer
+    assert client.get(response.headers["Location"]).get_json() == {**layer, "error": None}
 
 
 def test_every_layer_type_can_be_created(client: FlaskClient) -> None:
@@ -55,7 +55,7 @@ def test_patch_merges_and_bumps_the_version(client: FlaskClient, color_layer: di
     assert layer["opacity"] == 0.5 and layer["content"] == {"color": "#00ff00"}
     assert layer["transform"]["x"] == 300 and layer["transform"]["y"] == 20
     assert layer["transform"]["width"] == 100
-    assert client.get(url).get_json() == layer
+    assert client.get(url).get_json() == {**layer, "error": None}
 
 
 def test_patch_can_reset_size_to_natural_with_null(client: FlaskClient, color_layer: dict) -> None:
@@ -74,7 +74,7 @@ def test_patch_content_is_checked_against_the_layer_type(client: FlaskClient,
         response = client.patch(url, json=patch)
         assert response.status_code == 400, patch
         assert field in response.get_json()["fields"], response.get_json()
-    assert client.get(url).get_json() == color_layer
+    assert client.get(url).get_json() == {**color_layer, "error": None}
 
 
 def test_if_match_makes_patch_and_delete_conditional(client: FlaskClient,
@@ -157,3 +157,13 @@ def test_every_change_appends_an_event(client: FlaskClient, store: StateStore,
     kinds = [fields["type"] for _, fields in store.redis.xrange(store.keys.events)]
     assert kinds == ["layer.created", "layer.updated", "layer.visibility", "layer.deleted",
                      "stream.state", "chat.posted"]
+
+
+def test_layers_carry_the_render_workers_error_for_them(client: FlaskClient, store: StateStore,
+                                                         color_layer: dict) -> None:
+    store.live.write_telemetry({"layerErrors": {color_layer["id"]: "image 'x.png' not found"}})
+    url = f"/stream/layers/{color_layer['id']}"
+    assert client.get(url).get_json()["error"] == "image 'x.png' not found"
+    assert client.get("/stream/layers").get_json()[0]["error"] == "image 'x.png' not found"
+    assert client.get("/stream/status").get_json()["layerErrors"] == {
+        color_layer["id"]: "image 'x.png' not found"}
