@@ -1,0 +1,150 @@
+"""The render worker heals by itself: ingest crashes and freezes, an ingest that never answers,
+and the render worker itself killed with -9 (a hot standby takes over)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+
+from core.config import Settings
+from core.preview_frames import unpack_frame
+from tests.support.nginx_rtmp import NginxRtmp
+from tests.support.processes import wait_until
+
+SIZE = {"OUTPUT_WIDTH": "320", "OUTPUT_HEIGHT": "180", "RENDER_FPS": "30", "RECORD": "off"}
+
+
+class PreviewCounter:
+    """Subscribes to one preview quality and counts the frames published on it."""
+
+    def __init__(self, settings: Settings, quality: str) -> None:
+        self._client = redis.Redis.from_url(settings.redis_url)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(f"{settings.redis_prefix}preview:frames:{quality}")
+        self.frames = 0
+        self.last_size = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._count, daemon=True)
+        self._thread.start()
+
+    def _count(self) -> None:
+        while not self._stopping.is_set():
+            message = self._pubsub.get_message(timeout=0.2)
+            if message and message["type"] == "message":
+                _produced, _sequence, jpeg = unpack_frame(message["data"])
+                self.last_size = len(jpeg)
+                self.frames += 1
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=2)
+        self._pubsub.close()
+        self._client.close()
+
+
+@pytest.fixture
+def preview_counter(settings: Settings) -> Iterator[PreviewCounter]:
+    counter = PreviewCounter(settings, "low")
+    yield counter
+    counter.close()
+
+
+@pytest.fixture
+def silent_ingest() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel does, from the backlog) and never
+    says a word of RTMP."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def second_ingest(tmp_path: Path) -> Iterator[NginxRtmp]:
+    server = NginxRtmp(tmp_path / "second").start()
+    yield server
+    server.stop()
+
+
+def frame_count(client: FlaskClient) -> int:
+    return client.get("/stream/status").get_json()["frameCount"]
+
+
+def output_states(client: FlaskClient) -> dict[str, str]:
+    return {output["name"]: output["state"]
+            for output in client.get("/stream/status").get_json()["outputs"]}
+
+
+def test_a_frozen_and_a_silent_ingest_stall_nothing_else(
+        client: FlaskClient, render_workers, nginx_rtmp, second_ingest, silent_ingest,
+        player, preview_counter) -> None:
+    silent = f"rtmp://127.0.0.1:{silent_ingest}/live/key"
+    urls = [nginx_rtmp.url("one"), second_ingest.url("two"), silent]
+    render_workers.start(RTMP_URL=",".join(urls), **SIZE)
+    assert client.post("/stream/start").status_code == 200
+    first, second = player(nginx_rtmp.url("one")), player(second_ingest.url("two"))
+    first.wait_for_frames(10, timeout=30)
+    second.wait_for_frames(10, timeout=30)
+
+    nginx_rtmp.freeze()
+    frozen_at = time.monotonic()
+    counted, previews = frame_count(client), preview_counter.frames
+    time.sleep(10)  # the fault itself: ten seconds frozen
+    # Compositing went on, the preview flowed and the healthy ingest kept streaming.
+    assert frame_count(client) - counted >= 0.9 * 30 * 9
+    assert preview_counter.frames - previews >= 0.9 * 15 * 9
+    assert len(second.frames_since(frozen_at + 1)) >= 0.9 * 30 * 8
+    states = output_states(client)
+    assert states[f"rtmp://127.0.0.1:{second_ingest.port}/live"] == "live"
+    assert states[f"rtmp://127.0.0.1:{silent_ingest}/live"] in ("connecting", "reconnecting",
+                                                                "failed")
+    nginx_rtmp.thaw()
+    first.wait_for_frames(30, timeout=30, since=time.monotonic())
+    wait_until(lambda: output_states(client)[f"rtmp://127.0.0.1:{nginx_rtmp.port}/live"]
+               == "live", 15, "the thawed ingest to be live again")
+
+
+def test_an_ingest_that_dies_and_returns_gets_the_stream_back(
+        client: FlaskClient, render_workers, nginx_rtmp, player) -> None:
+    render = render_workers.start(RTMP_URL=nginx_rtmp.url("key"), **SIZE)
+    assert client.post("/stream/start").status_code == 200
+    viewer = player(nginx_rtmp.url("key"))
+    viewer.wait_for_frames(10, timeout=30)
+    name = f"rtmp://127.0.0.1:{nginx_rtmp.port}/live"
+    nginx_rtmp.kill()
+    wait_until(lambda: output_states(client)[name] in ("reconnecting", "failed"), 15,
+               "the output to notice")
+    time.sleep(5)  # the fault itself: the ingest stays down for five seconds
+    nginx_rtmp.start()
+    viewer.wait_for_frames(30, timeout=40, since=time.monotonic())
+    assert output_states(client)[name] == "live"
+    assert render.running  # healed inside the same render worker
+
+
+def test_a_standby_takes_over_within_three_seconds_of_kill_9(
+        client: FlaskClient, render_workers, nginx_rtmp, player, redis_client,
+        settings: Settings) -> None:
+    first = render_workers.start(RTMP_URL=nginx_rtmp.url("key"), **SIZE)
+    holder = render_workers.wait_for_holder(redis_client, settings.redis_prefix)
+    second = render_workers.start(RTMP_URL=nginx_rtmp.url("key"), **SIZE)
+    wait_until(lambda: client.get("/health").get_json()["checks"]["render"]["standby"] == 1,
+               30, "a hot standby")
+    assert client.post("/stream/start").status_code == 200
+    viewer = player(nginx_rtmp.url("key"))
+    viewer.wait_for_frames(10, timeout=30)
+    active = first if f"-{render_workers.pid(first)}-" in holder else second
+    render_workers.kill(active)
+    killed_at = time.monotonic()
+    wait_until(lambda: render_workers.holder(redis_client, settings.redis_prefix)
+               not in (None, holder), 3.5, "the standby to take the lease")
+    assert time.monotonic() - killed_at <= 3.0
+    viewer.wait_for_frames(30, timeout=30, since=time.monotonic())
+    status = client.get("/stream/status").get_json()
+    assert status["isLive"] and status["outputs"][0]["state"] == "live"
