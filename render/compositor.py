@@ -1,0 +1,205 @@
+"""The compositor: stored layers in, one BGR frame out, doing as little work as it can.
+
+Semantics (the wire format is core.schemas.layers.LayerSchema):
+
+- The frame is width x height, BGR uint8, black where no layer draws.
+- Layers arrive sorted bottom to top; invisible ones are skipped. A layer's box has its
+  top-left at transform x, y in output pixels and may lie partly or wholly off the frame (it
+  is clipped). width/height null = the content's natural size. `scale`, `rotation` and
+  `opacity` are applied as described in render.layers.placement; each type's content is
+  described in its module under render.layers.
+- Blending is premultiplied "over" (render.layers.blend), accurate to about 1 per channel.
+
+Work avoided, because a frame at 30 fps has a budget of milliseconds:
+
+- Each layer is rasterised once into a Tile, cached under everything that decides its pixels
+  except its position (type, content, box, scale, rotation, opacity; the file for images,
+  the formatted string for clocks, the messages shown for chat). Moving a layer reuses it.
+- If no tile, position, visibility or order changed, `compose` returns the very same array
+  as last time. Otherwise a private composite of the unchanged bottom layers is kept, and
+  only the layers from the first changed one upwards are blended onto a copy of it.
+- A returned array is never written again, so other threads may read it at leisure.
+
+Problems with a layer (a missing image, a layer too large to draw) never raise: the layer
+shows a placeholder or nothing, and `errors` names the problem until it is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from render.layers import build_renderers
+from render.layers.base import FrameInput, LayerError, LayerRenderer, Tile
+from render.layers.blend import blend, clip
+from render.layers.placement import make_tile, scaled_box
+
+log = logging.getLogger(__name__)
+
+# (layer id, tile, x, y) of one layer as drawn; tiles compare by identity.
+Placed = tuple[str, Tile, int, int]
+
+
+@dataclass(frozen=True)
+class _Cached:
+    key: tuple[Any, ...]
+    tile: Tile
+    error: str | None
+
+
+class Compositor:
+    """Composites stored layers into BGR frames of a fixed size; one thread owns it."""
+
+    def __init__(self, width: int, height: int, media_root: Path) -> None:
+        self.width = width
+        self.height = height
+        self._renderers = build_renderers(width, height, media_root)
+        self._tiles: dict[str, _Cached] = {}
+        self._errors: dict[str, str] = {}
+        self._raster_seconds: dict[str, float] = {}
+        self._raster_counts: dict[str, int] = {}
+        self._frame: np.ndarray | None = None
+        self._placed: list[Placed] = []
+        # The bottom layers that stayed put, already composited; never handed out.
+        self._base = np.empty((height, width, 3), np.uint8)
+        self._base_placed: list[Placed] = []
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Layer id -> what is wrong with it, for visible layers with a problem right now."""
+        return self._errors
+
+    @property
+    def raster_seconds(self) -> dict[str, float]:
+        """Layer type -> seconds the last rasterisation of a layer of that type took."""
+        return dict(self._raster_seconds)
+
+    @property
+    def raster_counts(self) -> dict[str, int]:
+        """Layer type -> how many times layers of that type were rasterised so far."""
+        return dict(self._raster_counts)
+
+    def compose(self, layers: list[dict[str, Any]], chat: list[dict[str, Any]],
+                now: float) -> np.ndarray:
+        """The frame for `layers` (bottom to top), `chat` (oldest first) at epoch `now`.
+
+        Returns the previous array itself when nothing visible changed, else a new one.
+        """
+        frame = FrameInput(now, chat)
+        placed: list[Placed] = []
+        errors: dict[str, str] = {}
+        for layer in layers:
+            if not layer["visible"]:
+                continue
+            cached = self._tile_for(layer, frame)
+            if cached.error is not None:
+                errors[layer["id"]] = cached.error
+            tile = cached.tile
+            x = layer["transform"]["x"] + tile.dx
+            y = layer["transform"]["y"] + tile.dy
+            if not tile.empty and clip(tile, x, y, self.width, self.height) is not None:
+                placed.append((layer["id"], tile, x, y))
+        self._forget_deleted(layers)
+        for renderer in self._renderers.values():
+            renderer.end_frame()
+        self._errors = errors
+        return self._render(placed)
+
+    def _tile_for(self, layer: dict[str, Any], frame: FrameInput) -> _Cached:
+        """The layer's cached tile, rasterised again only when its key changed."""
+        renderer = self._renderers[layer["type"]]
+        transform = layer["transform"]
+        key = (
+            layer["type"], renderer.content_key(layer, frame), transform["width"],
+            transform["height"], transform["scale"], transform["rotation"], layer["opacity"],
+        )
+        cached = self._tiles.get(layer["id"])
+        if cached is None or cached.key != key:
+            started = time.perf_counter()
+            tile, error = self._rasterise(renderer, layer, frame)
+            kind = layer["type"]
+            self._raster_seconds[kind] = time.perf_counter() - started
+            self._raster_counts[kind] = self._raster_counts.get(kind, 0) + 1
+            cached = self._tiles[layer["id"]] = _Cached(key, tile, error)
+        return cached
+
+    def _rasterise(self, renderer: LayerRenderer, layer: dict[str, Any],
+                   frame: FrameInput) -> tuple[Tile, str | None]:
+        """A fresh tile for the layer and the problem, if any, it has."""
+        box = scaled_box(layer["transform"])
+        opacity, rotation = layer["opacity"], layer["transform"]["rotation"]
+        try:
+            return make_tile(renderer.rasterise(layer, frame, box), opacity, rotation), None
+        except LayerError as exc:
+            error = str(exc)
+        # The stream must go on whatever one layer holds; the log keeps the traceback.
+        except Exception:
+            log.exception("layer %s (%s) could not be drawn", layer["id"], layer["type"])
+            error = "layer could not be drawn (see the render log)"
+        try:
+            return make_tile(renderer.placeholder(layer, box, error), opacity, rotation), error
+        except LayerError:
+            return _EMPTY, error
+
+    def _forget_deleted(self, layers: list[dict[str, Any]]) -> None:
+        """Drop the tiles of layers that no longer exist (hidden ones keep theirs)."""
+        stale = self._tiles.keys() - {layer["id"] for layer in layers}
+        for layer_id in stale:
+            del self._tiles[layer_id]
+
+    def _render(self, placed: list[Placed]) -> np.ndarray:
+        """The frame for `placed`: the previous one if identical, else recomposited."""
+        if self._frame is not None and placed == self._placed:
+            return self._frame
+        start = self._update_base(placed, _common_prefix(placed, self._placed))
+        frame = self._base.copy() if start else self._cleared(np.empty_like(self._base), placed)
+        for _, tile, x, y in placed[start:]:
+            blend(frame, tile, x, y)
+        self._frame, self._placed = frame, placed
+        return frame
+
+    def _update_base(self, placed: list[Placed], unchanged: int) -> int:
+        """Make the base hold a bottom prefix of `placed`, at least its `unchanged` layers.
+
+        Returns how many layers the base holds; its pixels mean nothing while that is 0.
+        """
+        held = _common_prefix(placed, self._base_placed)
+        if held < len(self._base_placed):
+            # Something the base holds moved, changed or went away: start again.
+            held = 0
+        if held == 0 and unchanged:
+            self._cleared(self._base, placed)
+        for _, tile, x, y in placed[held:unchanged]:
+            blend(self._base, tile, x, y)
+        self._base_placed = placed[:max(held, unchanged)]
+        return len(self._base_placed)
+
+    def _cleared(self, target: np.ndarray, placed: list[Placed]) -> np.ndarray:
+        """`target` made black to composite `placed` onto, unless the bottom layer hides it all."""
+        if not (placed and self._covers(placed[0])):
+            target.fill(0)
+        return target
+
+    def _covers(self, entry: Placed) -> bool:
+        """Whether an opaque tile hides the whole frame."""
+        _, tile, x, y = entry
+        return (tile.inverse is None and x <= 0 and y <= 0
+                and x + tile.width >= self.width and y + tile.height >= self.height)
+
+
+def _common_prefix(a: list[Placed], b: list[Placed]) -> int:
+    """How many leading entries `a` and `b` share."""
+    count = 0
+    for left, right in zip(a, b, strict=False):
+        if left != right:
+            break
+        count += 1
+    return count
+
+
+_EMPTY = Tile(np.zeros((1, 1, 3), np.uint8), None, empty=True)

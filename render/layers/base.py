@@ -1,0 +1,119 @@
+"""What every layer rasteriser shares: the frame inputs, the box, the tile, the base class.
+
+A rasteriser turns a stored layer into a premultiplied BGRA image the size of its scaled box;
+`render.layers.placement` then applies opacity and rotation and makes the `Tile` the
+compositor blends. Position is deliberately not an input, so moving a layer reuses its tile.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Bounds what one layer may allocate (about 100 MB of tile); a bigger layer is reported.
+MAX_TILE_PIXELS = 16 * 1024 * 1024
+# OpenCV's geometric transforms refuse images with a side of 32767 or more.
+MAX_TILE_SIDE = 32_000
+
+
+class LayerError(Exception):
+    """A layer cannot be drawn as asked; the message is shown to the operator."""
+
+
+@dataclass
+class FrameInput:
+    """What one `compose` call knows beyond the layers: the time and the recent chat."""
+
+    now: float
+    chat: list[dict[str, Any]]
+    _local: time.struct_time | None = field(default=None, init=False, repr=False)
+
+    def localtime(self) -> time.struct_time:
+        """`time.localtime(now)`, computed once per frame however many clocks ask."""
+        if self._local is None:
+            self._local = time.localtime(self.now)
+        return self._local
+
+
+@dataclass(frozen=True)
+class Box:
+    """The layer's box after `scale`, in output pixels; None = the content's natural size."""
+
+    width: int | None
+    height: int | None
+    scale: float
+
+
+@dataclass(eq=False)
+class Tile:
+    """A rasterised layer ready to blend, compared by identity.
+
+    `premult` holds BGR already multiplied by alpha; `inverse` holds 255 - alpha on three
+    channels (None when the tile is opaque). `dx, dy` shift the tile from the layer's x, y
+    (rotation grows the tile around the box centre).
+    """
+
+    premult: np.ndarray
+    inverse: np.ndarray | None
+    empty: bool
+    dx: int = 0
+    dy: int = 0
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return self.premult.shape[1]
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return self.premult.shape[0]
+
+
+class LayerRenderer(ABC):
+    """Rasterises one layer type. One instance per compositor, so caches live here."""
+
+    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
+        """Everything in the content that decides the pixels; by default the content itself."""
+        return tuple(sorted(layer["content"].items()))
+
+    @abstractmethod
+    def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
+        """The layer's pixels as premultiplied BGRA uint8, opacity and rotation not applied.
+
+        May raise LayerError; then `placeholder` draws instead.
+        """
+
+    def placeholder(self, layer: dict[str, Any], box: Box, message: str) -> np.ndarray:
+        """What to draw when `rasterise` failed: by default nothing (a transparent pixel)."""
+        return np.zeros((1, 1, 4), np.uint8)
+
+    def end_frame(self) -> None:
+        """Called once after each compose, to drop state for content no longer shown."""
+        return None  # most layer types keep no state between frames
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse a tile too large to allocate; the compositor reports it on the layer."""
+    if width > MAX_TILE_SIDE or height > MAX_TILE_SIDE or width * height > MAX_TILE_PIXELS:
+        raise LayerError(f"layer is too large to draw ({width}x{height} pixels after scale)")
+
+
+def parse_color(color: str) -> tuple[int, int, int, int]:
+    """`#rrggbb` or `#rrggbbaa` as (r, g, b, a), 0..255."""
+    digits = color.lstrip("#")
+    alpha = int(digits[6:8], 16) if len(digits) == 8 else 255
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16), alpha
+
+
+def solid(width: int, height: int, color: str) -> np.ndarray:
+    """A premultiplied BGRA block of one colour."""
+    check_size(width, height)
+    r, g, b, a = parse_color(color)
+    pixel = [round(b * a / 255), round(g * a / 255), round(r * a / 255), a]
+    return np.full((height, width, 4), pixel, np.uint8)
