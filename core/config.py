@@ -23,7 +23,7 @@ _ONE_LIMIT = r"\d+\s*(?:/|per)\s*(?:second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^{_ONE_LIMIT}(?:\s*;\s*{_ONE_LIMIT})*$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-RECORD_MODES = ("auto", "on", "off")
+RECORD_MODES = ("on", "off")
 
 
 class ConfigError(ValueError):
@@ -56,7 +56,7 @@ class Settings:
     max_layers: int = 64
     rtmp_urls: tuple[str, ...] = ()
     recordings_dir: Path = Path("var/recordings")
-    record: str = "auto"
+    record: str = "off"
     media_root: Path = Path("var/media")
     api_token: str | None = None
     viewer_token: str | None = None
@@ -73,12 +73,6 @@ class Settings:
     chat_history: int = 200
     events_maxlen: int = 10_000
     log_level: str = "INFO"
-
-    @property
-    def records(self) -> bool:
-        """Whether the render worker writes a recording: always with RECORD=on, and by default
-        (auto) when there is no RTMP_URL, so a fresh install streams somewhere real."""
-        return self.record == "on" or (self.record == "auto" and not self.rtmp_urls)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,7 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_layers=env.get("MAX_LAYERS", _int_in(1, 1000), 64),
         rtmp_urls=env.get("RTMP_URL", _rtmp_urls, ()),
         recordings_dir=env.get("RECORDINGS_DIR", Path, Settings.recordings_dir),
-        record=env.get("RECORD", _one_of(RECORD_MODES), "auto"),
+        record=env.get("RECORD", _one_of(RECORD_MODES), "off"),
         media_root=env.get("MEDIA_ROOT", Path, Settings.media_root),
         api_token=env.get("API_TOKEN", _token, None),
         viewer_token=env.get("VIEWER_TOKEN", _token, None),

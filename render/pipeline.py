@@ -15,7 +15,7 @@ import numpy as np
 
 from core.config import Settings
 from render.encoder import Encoder
-from render.outputs import Destination, OutputTarget, StreamInfo, build_targets
+from render.outputs import Destination, OutputTarget, build_targets
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,9 @@ CLOSE_TIMEOUT = 5.0
 
 
 def targets_for(settings: Settings) -> list[OutputTarget]:
-    """Every RTMP_URL, plus a recording when RECORD asks for one (by default: no RTMP_URL)."""
-    return build_targets(settings.rtmp_urls,
-                         settings.recordings_dir if settings.records else None)
+    """Every RTMP_URL, plus a recording with RECORD=on or when there is no RTMP_URL."""
+    return build_targets(settings.rtmp_urls, settings.recordings_dir,
+                         record=settings.record == "on")
 
 
 class Pipeline:
@@ -35,8 +35,7 @@ class Pipeline:
         self.encoder = Encoder(settings.output_width, settings.output_height,
                                settings.render_fps, settings.video_bitrate,
                                settings.audio_bitrate)
-        info = StreamInfo(settings.output_width, settings.output_height, settings.render_fps)
-        self.destinations = [Destination(target, info) for target in targets]
+        self.destinations = [Destination(target, self.encoder.info) for target in targets]
         for destination in self.destinations:
             destination.start()
         log.info("streaming to %s", ", ".join(d.name for d in self.destinations) or "nowhere")

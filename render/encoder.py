@@ -1,0 +1,149 @@
+"""Encode composited frames once: H.264 (libx264, CBR, 2 s GOP) plus a silent AAC-LC track.
+
+The packets it returns are plain data (`EncodedPacket`), so they can be handed to any
+number of outputs, each muxing them in a process of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import cv2
+import numpy
+
+log = logging.getLogger(__name__)
+
+AUDIO_RATE = 48_000
+AUDIO_CHANNELS = 2
+AUDIO_FRAME_SAMPLES = 1024  # AAC-LC frames are always 1024 samples
+
+
+@dataclass(frozen=True)
+class EncodedPacket:
+    """One encoded packet. Times are in 1/fps for video and 1/48000 for audio."""
+
+    kind: str  # "video" or "audio"
+    data: bytes
+    pts: int
+    dts: int
+    keyframe: bool
+    duration: int
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a muxer needs to know about the encoded streams."""
+
+    width: int
+    height: int
+    fps: int
+    audio_rate: int = AUDIO_RATE
+    audio_channels: int = AUDIO_CHANNELS
+
+
+class Encoder:
+    """libx264 + AAC encoder for one stream; owned by the render thread (not thread-safe)."""
+
+    def __init__(self, width: int, height: int, fps: int, video_bitrate: int,
+                 audio_bitrate: int) -> None:
+        self.info = StreamInfo(width, height, fps)
+        self._gop = 2 * fps
+        self._video = _video_context(width, height, fps, video_bitrate)
+        self._audio = _audio_context(audio_bitrate)
+        self._silence = numpy.zeros((AUDIO_CHANNELS, AUDIO_FRAME_SAMPLES), numpy.float32)
+        self._next_audio_pts = 0
+        self._last_array: numpy.ndarray | None = None
+        self._last_frame: av.VideoFrame | None = None
+        self._last_gop = -1
+
+    def encode(self, frame_bgr: numpy.ndarray, slot: int) -> list[EncodedPacket]:
+        """Encode the frame shown at `slot` (its index on the 1/fps timeline).
+
+        Also returns the silent audio that covers the timeline up to the end of this slot,
+        so audio stays continuous when the clock skips slots.
+        """
+        frame = self._yuv_frame(frame_bgr)
+        frame.pts = slot
+        gop = slot // self._gop
+        # x264 counts frames, not time: when slots were skipped, force the keyframe that
+        # starts each 2 s window so players joining mid-stream still wait at most 2 s.
+        frame.pict_type = av.video.frame.PictureType.I if gop != self._last_gop else \
+            av.video.frame.PictureType.NONE
+        self._last_gop = gop
+        packets = self._video_packets(self._video.encode(frame))
+        packets.extend(self._audio_until((slot + 1) * AUDIO_RATE // self.info.fps))
+        return packets
+
+    def flush(self) -> list[EncodedPacket]:
+        """Drain both encoders; call once at the end of the stream."""
+        packets = self._video_packets(self._video.encode(None))
+        packets.extend(self._audio_packets(self._audio.encode(None)))
+        return packets
+
+    def close(self) -> None:
+        """Drop the cached frame; the codec contexts are freed with the encoder."""
+        self._last_array = self._last_frame = None
+
+    def _yuv_frame(self, frame_bgr: numpy.ndarray) -> av.VideoFrame:
+        # The compositor hands back the same array when nothing changed: skip the
+        # colour conversion then (x264 copies the picture, so reusing it is safe).
+        if frame_bgr is self._last_array and self._last_frame is not None:
+            return self._last_frame
+        yuv = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2YUV_I420)
+        self._last_frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        self._last_array = frame_bgr
+        return self._last_frame
+
+    def _audio_until(self, end_sample: int) -> list[EncodedPacket]:
+        packets: list[EncodedPacket] = []
+        while self._next_audio_pts + AUDIO_FRAME_SAMPLES <= end_sample:
+            frame = av.AudioFrame.from_ndarray(self._silence, format="fltp", layout="stereo")
+            frame.sample_rate = AUDIO_RATE
+            frame.pts = self._next_audio_pts
+            frame.time_base = Fraction(1, AUDIO_RATE)
+            self._next_audio_pts += AUDIO_FRAME_SAMPLES
+            packets.extend(self._audio_packets(self._audio.encode(frame)))
+        return packets
+
+    @staticmethod
+    def _video_packets(packets: list[av.Packet]) -> list[EncodedPacket]:
+        return [EncodedPacket("video", bytes(p), p.pts, p.dts, p.is_keyframe, p.duration or 1)
+                for p in packets]
+
+    @staticmethod
+    def _audio_packets(packets: list[av.Packet]) -> list[EncodedPacket]:
+        return [EncodedPacket("audio", bytes(p), p.pts, p.dts, True,
+                              p.duration or AUDIO_FRAME_SAMPLES) for p in packets]
+
+
+def _video_context(width: int, height: int, fps: int, bitrate: int) -> av.VideoCodecContext:
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height = width, height
+    ctx.pix_fmt = "yuv420p"
+    ctx.time_base = Fraction(1, fps)
+    ctx.framerate = Fraction(fps, 1)
+    ctx.bit_rate = bitrate
+    # No GLOBAL_HEADER flag: x264 then repeats SPS/PPS in every keyframe, so a muxer (or a
+    # restarted sender) can start at any keyframe and find its extradata there.
+    ctx.options = {
+        "preset": "veryfast", "tune": "zerolatency", "profile": "high",
+        "g": str(2 * fps), "keyint_min": str(2 * fps), "sc_threshold": "0",
+        "maxrate": str(bitrate), "bufsize": str(bitrate), "nal-hrd": "cbr",
+    }
+    ctx.open()
+    return ctx
+
+
+def _audio_context(bitrate: int) -> av.AudioCodecContext:
+    ctx = av.CodecContext.create("aac", "w")
+    ctx.sample_rate = AUDIO_RATE
+    ctx.layout = "stereo"
+    ctx.format = "fltp"
+    ctx.bit_rate = bitrate
+    ctx.time_base = Fraction(1, AUDIO_RATE)
+    ctx.profile = "LC"
+    ctx.open()
+    return ctx

@@ -1,0 +1,8 @@
+"""Outputs of the render worker: RTMP ingests and recordings, each fed by its own sender."""
+
+from __future__ import annotations
+
+from render.outputs.destination import Destination
+from render.outputs.targets import OutputTarget, build_targets
+
+__all__ = ["Destination", "OutputTarget", "build_targets"]

@@ -1,0 +1,187 @@
+"""One output: a sender process kept alive by a supervisor thread, reconnecting on its own.
+
+States: connecting -> live -> reconnecting -> live ... ; failed (gave up) ; stopped (closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import threading
+import time
+
+from render.encoder import EncodedPacket, StreamInfo
+from render.outputs.backoff import Backoff
+from render.outputs.packets import PacketQueue
+from render.outputs.session import SenderSession
+from render.outputs.targets import OutputTarget, numbered_path
+
+log = logging.getLogger(__name__)
+
+CONNECTING, LIVE, RECONNECTING, FAILED, STOPPED = (
+    "connecting", "live", "reconnecting", "failed", "stopped")
+# A connection that stayed up this long was a success: the next failure retries quickly.
+STABLE_AFTER = 10.0
+
+
+class Destination:
+    """Streams the packets given to `send` to one target, whatever the other targets do.
+
+    `send` only appends to a bounded in-memory queue; the sender process does the I/O. A
+    sender that has not connected `connect_timeout` seconds after its first packet, or has
+    written nothing for `stall_timeout` seconds while packets wait, is killed and replaced;
+    the new one starts at the newest keyframe.
+    """
+
+    def __init__(self, target: OutputTarget, stream: StreamInfo, *, stall_timeout: float = 5.0,
+                 connect_timeout: float = 10.0, max_queue_bytes: int = 32 << 20,
+                 backoff: Backoff | None = None, max_attempts: int | None = None) -> None:
+        self.name = target.name
+        self._target = target
+        self._stream = stream
+        self._stall_timeout = stall_timeout
+        self._connect_timeout = connect_timeout
+        self._backoff = backoff or Backoff()
+        self._max_attempts = max_attempts
+        self._queue = PacketQueue(max_queue_bytes)
+        self._closing = threading.Event()
+        self._close_timeout = 5.0
+        self._lock = threading.Lock()
+        self._state = STOPPED
+        self._error: str | None = None
+        self._file: str | None = None
+        self._done = {"packets": 0, "bytes": 0}  # from finished sessions
+        self._current = {"packets": 0, "bytes": 0, "handled": 0}
+        self._reconnects = 0
+        self._live_since: float | None = None
+        self._thread = threading.Thread(target=self._supervise, name=f"output {self.name}",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Start connecting in the background."""
+        self._set_state(CONNECTING)
+        self._thread.start()
+
+    def send(self, packet: EncodedPacket) -> None:
+        """Queue `packet` for the sender; never blocks, never raises."""
+        try:
+            self._queue.put(packet)
+        except Exception:  # noqa: BLE001 - an output must never break the render loop
+            log.exception("%s: could not queue a packet", self.name)
+
+    def status(self) -> dict:
+        """name, state, error (redacted), counters and, for a recording, the current file."""
+        with self._lock:
+            return {
+                "name": self.name, "state": self._state, "error": self._error,
+                "packets_sent": self._done["packets"] + self._current["packets"],
+                "bytes_sent": self._done["bytes"] + self._current["bytes"],
+                "packets_dropped": self._queue.dropped, "reconnects": self._reconnects,
+                "file": self._file,
+            }
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued, write the trailer and stop; kill the sender after `timeout`."""
+        self._close_timeout = timeout
+        self._closing.set()
+        self._queue.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout + 10)
+        self._set_state(STOPPED)
+
+    def _supervise(self) -> None:
+        attempt = 0
+        while not self._closing.is_set():
+            attempt += 1
+            self._live_since = None
+            problem = self._run_session(attempt)
+            if problem is None:
+                break
+            if self._live_since and time.monotonic() - self._live_since >= STABLE_AFTER:
+                self._backoff.reset()
+            self._fail_session(problem)
+            if self._max_attempts is not None and attempt >= self._max_attempts:
+                self._set_state(FAILED)
+                return
+            self._closing.wait(self._backoff.next())
+        self._set_state(STOPPED)
+
+    def _run_session(self, number: int) -> str | None:
+        """Run one sender until it fails (the reason) or the destination closes (None)."""
+        self._queue.restart_at_keyframe()
+        path = None
+        if self._target.is_file:
+            path = str(numbered_path(pathlib.Path(self._target.url), number))
+        with self._lock:
+            self._file = path
+        session = SenderSession(self._target, self._stream, path, self._queue).start()
+        try:
+            return self._watch(session)
+        finally:
+            session.kill()
+            with self._lock:
+                for key in ("packets", "bytes"):
+                    self._done[key] += self._current[key]
+                self._current = {"packets": 0, "bytes": 0, "handled": 0}
+
+    def _watch(self, session: SenderSession) -> str | None:
+        error: str | None = None
+        connected = False
+        last_progress = time.monotonic()
+        close_deadline: float | None = None
+        while True:
+            for report in session.reports(0.1):
+                if report[0] == "connected":
+                    connected = True
+                    last_progress = self._live_since = time.monotonic()
+                    self._set_state(LIVE)
+                elif report[0] == "progress":
+                    last_progress = time.monotonic()
+                    with self._lock:
+                        self._current = dict(zip(("handled", "packets", "bytes"), report[1:],
+                                                 strict=True))
+                elif report[0] == "error":
+                    error = report[1]
+            now = time.monotonic()
+            if not session.alive:
+                if self._closing.is_set() and session.exitcode == 0:
+                    return None
+                return error or f"sender exited with code {session.exitcode}"
+            if self._closing.is_set():
+                if not connected:
+                    return None  # nothing was written, so there is nothing to finish
+                close_deadline = close_deadline or now + self._close_timeout
+                if now > close_deadline:
+                    log.warning("%s: sender did not finish within %.1f s; killed", self.name,
+                                self._close_timeout)
+                    return None
+            elif problem := self._stall(session, connected, last_progress, now):
+                return problem
+
+    def _stall(self, session: SenderSession, connected: bool, last_progress: float,
+               now: float) -> str | None:
+        if not connected:
+            if session.first_fed_at and now - session.first_fed_at > self._connect_timeout:
+                return f"no answer within {self._connect_timeout:g} s"
+            return None
+        with self._lock:
+            waiting = session.fed > self._current["handled"] or len(self._queue) > 0
+        if waiting and now - last_progress > self._stall_timeout:
+            return f"no progress for {self._stall_timeout:g} s"
+        return None
+
+    def _fail_session(self, problem: str) -> None:
+        with self._lock:
+            self._error = problem
+            self._reconnects += 1
+        log.warning("%s: %s; reconnecting", self.name, problem)
+        self._set_state(RECONNECTING)
+
+    def _set_state(self, state: str) -> None:
+        with self._lock:
+            if state == self._state:
+                return
+            self._state = state
+            if state == LIVE:
+                self._error = None
+        log.info("%s: %s", self.name, state)

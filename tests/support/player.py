@@ -1,0 +1,152 @@
+"""Pull an RTMP stream back with PyAV, as a viewer would, and record what was decoded.
+
+A background thread opens the stream, decodes video and audio, and keeps for every decoded
+video frame its arrival time, pts and keyframe flag (`FrameRecord`); only the newest
+`keep_images` frames keep their picture (BGR ndarray). When the stream ends or stalls (the
+publisher went away, the server died or froze) it reopens the URL until `close()`, counting
+`opens`. Tests poll with `wait_for_frames`, never sleep-and-hope::
+
+    player = Player(server.url("key")).start()
+    player.wait_for_frames(30, timeout=15)
+    assert player.pixel(10, 10) == pytest.approx((0, 0, 255), abs=12)   # BGR
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+
+import av
+import numpy
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One decoded video frame: when it arrived (time.monotonic), pts (s), keyframe flag."""
+
+    arrival: float
+    pts: float | None
+    keyframe: bool
+    image: numpy.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class PlayedStream:
+    """What the player found in the stream it opened."""
+
+    video_codec: str
+    width: int
+    height: int
+    fps: float | None
+    audio_codec: str | None
+    audio_rate: int | None
+    audio_channels: int | None
+
+
+class Player:
+    """A viewer of one RTMP URL that decodes continuously in a background thread."""
+
+    def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 4.0,
+                 keep_images: int = 10) -> None:
+        self.url = url
+        self.open_timeout = open_timeout
+        self.read_timeout = read_timeout
+        self.frames: list[FrameRecord] = []
+        self.audio_frames = 0
+        self.opens = 0
+        self.info: PlayedStream | None = None
+        self.errors: collections.deque[str] = collections.deque(maxlen=20)
+        self._images: collections.deque[FrameRecord] = collections.deque(maxlen=keep_images)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="player", daemon=True)
+
+    def start(self) -> Player:
+        """Start pulling in the background."""
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop pulling (waits for the thread, which a read timeout frees)."""
+        self._closed.set()
+        self._thread.join(self.open_timeout + self.read_timeout + 2)
+
+    def frames_since(self, since: float) -> list[FrameRecord]:
+        """Records of the frames that arrived at or after `since` (time.monotonic)."""
+        with self._lock:
+            return [frame for frame in self.frames if frame.arrival >= since]
+
+    def wait_for_frames(self, count: int, timeout: float, since: float = 0.0
+                        ) -> list[FrameRecord]:
+        """Wait until `count` frames arrived after `since`; raise TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            frames = self.frames_since(since)
+            if len(frames) >= count:
+                return frames
+            time.sleep(0.05)
+        raise TimeoutError(
+            f"{len(self.frames_since(since))} of {count} frames in {timeout} s from "
+            f"{self.url.rsplit('/', 1)[0]} (opens {self.opens}, errors {list(self.errors)[-3:]})")
+
+    def latest_frame(self) -> numpy.ndarray:
+        """The newest decoded picture (BGR, height x width x 3)."""
+        with self._lock:
+            if not self._images:
+                raise LookupError("no frame decoded yet")
+            return self._images[-1].image
+
+    def pixel(self, x: int, y: int) -> tuple[int, int, int]:
+        """(b, g, r) of the newest decoded picture at (x, y)."""
+        return tuple(int(v) for v in self.latest_frame()[y, x])
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._play_once()
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                with self._lock:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+            self._closed.wait(0.2)
+
+    def _play_once(self) -> None:
+        # Probe a little longer than one 2 s GOP: nginx-rtmp may send audio first and the
+        # FLV demuxer only creates the video stream when video arrives.
+        options = {"fflags": "nobuffer", "rtmp_live": "live", "analyzeduration": "2500000"}
+        with av.open(self.url, options=options,
+                     timeout=(self.open_timeout, self.read_timeout)) as container:
+            self.opens += 1
+            if not container.streams.video:
+                raise ValueError("no video stream found")
+            video = container.streams.video[0]
+            audio = container.streams.audio[0] if container.streams.audio else None
+            self.info = _describe(video, audio)
+            for packet in container.demux(*[s for s in (video, audio) if s is not None]):
+                if self._closed.is_set():
+                    return
+                for frame in packet.decode():
+                    self._record(frame)
+
+    def _record(self, frame: av.VideoFrame | av.AudioFrame) -> None:
+        if isinstance(frame, av.AudioFrame):
+            self.audio_frames += 1
+            return
+        record = FrameRecord(time.monotonic(), frame.time, frame.key_frame,
+                             frame.to_ndarray(format="bgr24"))
+        with self._lock:
+            self.frames.append(FrameRecord(record.arrival, record.pts, record.keyframe))
+            self._images.append(record)
+
+
+def _describe(video: av.video.stream.VideoStream,
+              audio: av.audio.stream.AudioStream | None) -> PlayedStream:
+    rate = video.average_rate or video.guessed_rate
+    return PlayedStream(
+        video_codec=video.codec_context.name, width=video.codec_context.width,
+        height=video.codec_context.height, fps=float(rate) if rate else None,
+        audio_codec=audio.codec_context.name if audio else None,
+        audio_rate=audio.codec_context.sample_rate if audio else None,
+        audio_channels=audio.codec_context.channels if audio else None,
+    )
