@@ -131,12 +131,17 @@ class Renderer:
                 return
 
     def _apply(self, command: Command) -> None:
+        was = self.scene.state
         if isinstance(command, Snapshot):
             self.scene.replace(command.desired, command.layers, command.chat)
         elif isinstance(command, SceneEvent):
             self.scene.apply(command.event)
         elif isinstance(command, LeaseChanged):
             self._held = command.held
+        if self.scene.state == "paused" and was != "paused":
+            # Freeze what was on air when the pause arrived, before any later change of the
+            # same batch is composited.
+            self._frozen = self._frame
 
     def _reconcile(self) -> None:
         """Bring the pipeline to what the desired state and the lease say."""

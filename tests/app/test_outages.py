@@ -37,7 +37,8 @@ def test_503_while_redis_is_down_then_recovery(client: FlaskClient, redis_server
         return client.get("/stream/status").status_code == 200
 
     wait_until(recovered, 20, "API answering again")
-    assert client.get(f"/stream/layers/{color_layer['id']}").get_json() == {**color_layer, "error": None}
+    layer = client.get(f"/stream/layers/{color_layer['id']}").get_json()
+    assert layer == {**color_layer, "error": None}
 
     def worker_back() -> bool:
         response = client.patch(f"/stream/layers/{color_layer['id']}", json={"name": "back"})

@@ -121,8 +121,8 @@ def test_a_change_through_the_api_shows_within_a_second(client: FlaskClient,
     assert client.patch(url, json={"zIndex": 9}).status_code == 200
     assert client.post(f"/stream/layers/{layers['green']['id']}/visibility",
                        json={"visible": True}).status_code == 200
-    wait_for_pixel(viewer, 100, 60, (255, 0, 0), 1.0)
-    assert close_to(viewer.pixel(150, 60), (0, 255, 0))
+    wait_for_pixel(viewer, 150, 60, (0, 255, 0), 1.0)
+    assert close_to(viewer.pixel(100, 60), (255, 0, 0))
 
 
 def test_status_reports_the_live_stream_without_the_stream_key(client: FlaskClient,
