@@ -1,10 +1,12 @@
-"""The whole system as `make run` starts it: supervisord restarts what dies, and the state
-survives a restart of every process and of Redis (append-only file)."""
+"""The whole system as `make run` starts it: supervisord restarts what dies, the state
+survives a restart of every process and of Redis (append-only file), and with no RTMP_URL the
+stream is recorded, out of the box."""
 
 import os
 import signal
 from pathlib import Path
 
+import av
 import pytest
 import requests
 
@@ -28,6 +30,14 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
         assert api.post(f"{stack.url}/stream/start").json()["isLive"] is True
         assert api.post(f"{stack.url}/stream/chat",
                         json={"author": "ann", "message": "hello"}).status_code == 201
+        recordings = tmp_path / "data" / "recordings"
+        wait_until(lambda: _streaming(stack), 60, "the render worker streaming")
+        wait_until(lambda: _recorded_bytes(recordings) > 100_000, 30, "a growing recording")
+
+        # The streaming render worker killed with -9: the standby (or a restarted one) resumes.
+        active = requests.get(f"{stack.url}/health").json()["checks"]["render"]["active"]
+        os.kill(int(active.split("-")[-2]), signal.SIGKILL)
+        wait_until(lambda: _streaming(stack, not_by=active), 30, "another render streaming")
 
         # A worker killed with -9 comes back by itself and applies commands again.
         worker = _pid(stack, "worker")
@@ -40,6 +50,7 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
         stack.stop()
 
     # Everything, Redis included, starts again from its append-only file.
+    before = len(list(recordings.glob("*.mkv")))
     again = Stack(tmp_path / "data", redis_port=stack.redis_port).start()
     try:
         layers = requests.get(f"{again.url}/stream/layers").json()
@@ -49,5 +60,26 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
         assert status["isLive"] is True
         chat = requests.get(f"{again.url}/stream/chat").json()
         assert [message["message"] for message in chat] == ["hello"]
+        # Still live after the restart: the render worker resumes streaming by itself.
+        wait_until(lambda: len(list(recordings.glob("*.mkv"))) > before and _streaming(again),
+                   60, "streaming again after the restart")
     finally:
         again.stop()
+
+    # Every recording was closed with a trailer (the last one by Ctrl-C) and plays.
+    for recording in recordings.glob("*.mkv"):
+        with av.open(str(recording)) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+            assert container.streams.audio[0].codec_context.name == "aac"
+            assert sum(1 for _ in container.decode(video=0)) > 10
+
+
+def _streaming(stack: Stack, not_by: str | None = None) -> bool:
+    health = requests.get(f"{stack.url}/health", timeout=2).json()["checks"]["render"]
+    status = requests.get(f"{stack.url}/stream/status", timeout=2).json()
+    return (health["active"] not in (None, not_by) and status["fps"] > 20
+            and [output["state"] for output in status["outputs"]] == ["live"])
+
+
+def _recorded_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("*.mkv"))
