@@ -10,7 +10,7 @@ RTMP_MODULE := /usr/lib/nginx/modules/ngx_rtmp_module.so
 TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp \
 	ffmpeg:ffmpeg /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api clean
+.PHONY: run test lint bench-api bench-render clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -24,6 +24,10 @@ lint: $(STAMP)  ## ruff over the whole tree
 
 bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis
 	$(BIN)/python -m bench.api
+
+bench-render: $(STAMP) system-deps-test  ## Compositing and encoding against the FFmpeg peer; 1080p30 for 5 min
+	$(BIN)/python -m bench.render
+	$(BIN)/python -m bench.render --sustain 300
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

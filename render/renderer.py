@@ -110,7 +110,8 @@ class Renderer:
 
     def _step(self) -> None:
         streaming = self._pipeline is not None
-        previewing = self._held and not streaming and self.preview.watched
+        previewing = (self._held and not streaming and self.preview.watched
+                      and self.scene.loaded)
         self._apply_commands(wait=0.0 if streaming or previewing else IDLE_WAIT)
         self._reconcile()
         if self._pipeline is not None or previewing:

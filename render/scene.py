@@ -34,6 +34,8 @@ class Scene:
         self._layers: dict[str, dict[str, Any]] = {}
         self.chat: list[dict[str, Any]] = []
         self._ordered: list[dict[str, Any]] | None = None
+        # False until the first full read: nothing is drawn from a scene not yet known.
+        self.loaded = False
 
     @property
     def state(self) -> str:
@@ -53,6 +55,7 @@ class Scene:
         self._layers = {layer["id"]: layer for layer in layers}
         self.chat = chat[-CHAT_KEPT:]
         self._ordered = None
+        self.loaded = True
 
     def apply(self, event: StoredEvent) -> bool:
         """Apply one event; answers whether anything changed."""

@@ -1,6 +1,9 @@
 """One output: a sender process kept alive by a supervisor thread, reconnecting on its own.
 
-States: connecting -> live -> reconnecting -> live ... ; failed (gave up) ; stopped (closed).
+States: connecting -> live -> reconnecting -> live ... ; stopped (closed). After
+`failed_after` attempts in a row that never went live, the state reads failed: the operator
+should look (wrong key, ingest gone), while it keeps retrying at the capped backoff, since a
+24/7 stream must heal by itself once the ingest is back.
 """
 
 from __future__ import annotations
@@ -35,14 +38,15 @@ class Destination:
 
     def __init__(self, target: OutputTarget, stream: StreamInfo, *, stall_timeout: float = 5.0,
                  connect_timeout: float = 10.0, max_queue_bytes: int = 32 << 20,
-                 backoff: Backoff | None = None, max_attempts: int | None = None) -> None:
+                 backoff: Backoff | None = None, failed_after: int = 5) -> None:
         self.name = target.name
         self._target = target
         self._stream = stream
         self._stall_timeout = stall_timeout
         self._connect_timeout = connect_timeout
         self._backoff = backoff or Backoff()
-        self._max_attempts = max_attempts
+        self._failed_after = failed_after
+        self._failures = 0  # attempts in a row that never went live
         self._queue = PacketQueue(max_queue_bytes)
         self._closing = threading.Event()
         self._close_timeout = 5.0
@@ -100,9 +104,6 @@ class Destination:
             if self._live_since and time.monotonic() - self._live_since >= STABLE_AFTER:
                 self._backoff.reset()
             self._fail_session(problem)
-            if self._max_attempts is not None and attempt >= self._max_attempts:
-                self._set_state(FAILED)
-                return
             self._closing.wait(self._backoff.next())
         self._set_state(STOPPED)
 
@@ -133,6 +134,7 @@ class Destination:
             for report in session.reports(0.1):
                 if report[0] == "connected":
                     connected = True
+                    self._failures = 0
                     last_progress = self._live_since = time.monotonic()
                     self._set_state(LIVE)
                 elif report[0] == "progress":
@@ -171,11 +173,12 @@ class Destination:
         return None
 
     def _fail_session(self, problem: str) -> None:
+        self._failures += 1
         with self._lock:
             self._error = problem
             self._reconnects += 1
         log.warning("%s: %s; reconnecting", self.name, problem)
-        self._set_state(RECONNECTING)
+        self._set_state(FAILED if self._failures >= self._failed_after else RECONNECTING)
 
     def _set_state(self, state: str) -> None:
         with self._lock:

@@ -113,7 +113,7 @@ def destination() -> Iterator[Callable[..., Destination]]:
     """Factory: destination(target, **options) starts a Destination; closed after the test."""
     made: list[Destination] = []
 
-    def make(target: OutputTarget, **options: float) -> Destination:
+    def make(target: OutputTarget, **options: object) -> Destination:
         made.append(Destination(target, StreamInfo(WIDTH, HEIGHT, FPS), **options))
         made[-1].start()
         return made[-1]

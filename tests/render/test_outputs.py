@@ -12,6 +12,7 @@ import av
 import pytest
 
 from render.outputs import Destination, build_targets
+from render.outputs.backoff import Backoff
 from tests.render.conftest import FPS, HEIGHT, RED_BGR, WIDTH
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
@@ -173,3 +174,15 @@ def test_the_stream_key_never_leaks(nginx_rtmp: NginxRtmp, destination, feeder,
     seen = " ".join([repr(targets), *(str(o.status()) for o in outputs), caplog.text])
     assert "Connection refused" in seen and "stopped" in seen
     assert KEY not in seen and "hunter2" not in seen
+
+
+def test_an_ingest_that_keeps_refusing_reads_failed_and_is_still_retried(
+        destination, feeder) -> None:
+    refused = build_targets((f"rtmp://127.0.0.1:{free_port()}/live/{KEY}",), None)[0]
+    output = destination(refused, backoff=Backoff(base=0.05, cap=0.2), failed_after=3)
+    feeder([output])
+    wait_until(lambda: output.status()["state"] == "reconnecting", 10, "a first failure")
+    wait_until(lambda: output.status()["state"] == "failed", 15, "three failures in a row")
+    reconnects = output.status()["reconnects"]
+    wait_until(lambda: output.status()["reconnects"] > reconnects, 10, "still retrying")
+    assert output.status()["state"] == "failed"

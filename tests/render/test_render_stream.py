@@ -13,10 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
+import redis
 from flask.testing import FlaskClient
 from PIL import Image
 
+from core.preview_frames import unpack_frame
+from core.schemas.preview import QUALITIES
 from tests.support.player import Player
 from tests.support.processes import wait_until
 
@@ -194,3 +199,31 @@ def _write_png(path: Path, rgb: tuple[int, int, int]) -> None:
     temporary = path.with_suffix(".tmp")
     Image.new("RGB", (40, 20), rgb).save(temporary, format="PNG")
     temporary.replace(path)
+
+
+def test_preview_frames_come_at_each_quality_size_even_before_going_live(
+        client: FlaskClient, render_workers, settings) -> None:
+    add_layer(client, **box("red", "#ff0000", 0, 0, 0, size=640))
+    subscriber = redis.Redis.from_url(settings.redis_url)
+    pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(*(f"{settings.redis_prefix}preview:frames:{quality}"
+                       for quality in QUALITIES))
+    render_workers.start(**SIZE)
+    try:
+        sizes: dict[str, tuple[int, int]] = {}
+        deadline = time.monotonic() + 30
+        while len(sizes) < len(QUALITIES) and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.5)
+            if message and message["type"] == "message":
+                produced_at, _sequence, jpeg = unpack_frame(message["data"])
+                assert abs(time.time() - produced_at) < 5
+                picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                assert close_to(tuple(int(v) for v in picture[10, 10]), (0, 0, 255))
+                quality = message["channel"].decode().rsplit(":", 1)[1]
+                sizes[quality] = (picture.shape[1], picture.shape[0])
+    finally:
+        pubsub.close()
+        subscriber.close()
+    # The stream is stopped: the preview still shows the scene being built.
+    assert client.get("/stream/status").get_json()["isLive"] is False
+    assert sizes == {"high": (640, 360), "medium": (640, 360), "low": (320, 180)}

@@ -24,9 +24,10 @@ def event(kind: str, data: dict[str, Any]) -> StoredEvent:
 
 def test_layers_come_bottom_to_top_and_events_replace_older_versions() -> None:
     scene = Scene()
+    assert not scene.loaded  # nothing is drawn before the first full read
     scene.replace({"state": "live", "version": 3, "startTime": 5, "updatedAt": 5},
                   [layer("top", z_index=5), layer("bottom", z_index=1)], [])
-    assert [entry["id"] for entry in scene.layers()] == ["bottom", "top"]
+    assert scene.loaded and [entry["id"] for entry in scene.layers()] == ["bottom", "top"]
     assert scene.apply(event(events.LAYER_UPDATED, layer("top", version=2, z_index=0)))
     assert [entry["id"] for entry in scene.layers()] == ["top", "bottom"]
     # The same event again, or an older one, changes nothing.
