@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 # Debian packages the tests run for real: command (or file) -> package. nginx-rtmp is the test
-# ingest; ffmpeg and the DejaVu font serve the FFmpeg peer of the benchmarks.
+# ingest. The benchmarks also need ffmpeg and the DejaVu font for their FFmpeg peer.
 RTMP_MODULE := /usr/lib/nginx/modules/ngx_rtmp_module.so
-TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp \
-	ffmpeg:ffmpeg /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp
+BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 .PHONY: run test lint bench-api bench-render clean
 
@@ -25,7 +26,7 @@ lint: $(STAMP)  ## ruff over the whole tree
 bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis
 	$(BIN)/python -m bench.api
 
-bench-render: $(STAMP) system-deps-test  ## Compositing and encoding against the FFmpeg peer; 1080p30 for 5 min
+bench-render: $(STAMP) system-deps-bench  ## Compositing and encoding against the FFmpeg peer; 1080p30 for 5 min
 	$(BIN)/python -m bench.render
 	$(BIN)/python -m bench.render --sustain 300
 
@@ -51,9 +52,12 @@ define need_debs
 	fi
 endef
 
-.PHONY: system-deps-run system-deps-test
+.PHONY: system-deps-run system-deps-test system-deps-bench
 system-deps-run:
 	$(call need_debs,redis-server:redis-server)
 
 system-deps-test:
 	$(call need_debs,$(TEST_DEBS))
+
+system-deps-bench:
+	$(call need_debs,$(BENCH_DEBS))
