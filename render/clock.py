@@ -24,18 +24,9 @@ class FrameClock:
         self._next = 0
         self.dropped = 0
 
-    @property
-    def interval(self) -> float:
-        """Seconds between two slots."""
-        return 1.0 / self.fps
-
     def due(self, slot: int) -> float:
         """The monotonic time a slot is due."""
         return self._start + slot / self.fps
-
-    def time_to_next(self) -> float:
-        """Seconds until the next slot is due (negative when it is already late)."""
-        return self.due(self._next) - self._now()
 
     def next_slot(self) -> int:
         """Wait for the next slot and return it.

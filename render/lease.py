@@ -84,8 +84,10 @@ class LeaseKeeper(threading.Thread):
         self.held = False
 
     def stop(self) -> None:
-        """Stop renewing (the owner releases the lease once its pipeline is closed)."""
+        """Stop renewing and wait for the thread (then the owner may release the lease)."""
         self._stopping.set()
+        if self.is_alive():
+            self.join(timeout=5)
 
     def run(self) -> None:
         """Keep or seek the lease until stopped."""

@@ -41,7 +41,6 @@ class PreviewPublisher(threading.Thread):
         self._stopping = threading.Event()
         self._next_due = 0.0
         self.sequence = 0
-        self.published = dict.fromkeys(QUALITY_WIDTHS, 0)
 
     @property
     def watched(self) -> bool:
@@ -100,4 +99,3 @@ class PreviewPublisher(threading.Thread):
                                     pack_frame(jpeg.tobytes(), produced_at, self.sequence))
             except (redis.ConnectionError, redis.TimeoutError):
                 return
-            self.published[quality] += 1

@@ -95,8 +95,10 @@ class Renderer:
             while not self._stopping.is_set():
                 self._step()
         finally:
-            self.lease.stop()
+            # Keep the lease while the trailers are written, so the standby does not publish
+            # to the same ingest before this instance has left it; then hand it over at once.
             self._close_pipeline()
+            self.lease.stop()
             self._release_lease()
             self._feed.stop()
             self.preview.stop()

@@ -38,5 +38,4 @@ def test_keeper_reports_gaining_and_losing_the_lease(redis_client: redis.Redis) 
         assert commands.get(timeout=3) == LeaseChanged(False)
     finally:
         keeper.stop()
-        keeper.join(timeout=3)
         redis_client.delete(key)
