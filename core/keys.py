@@ -54,6 +54,11 @@ class Keys:
         """String with a TTL: the id of the one render instance allowed to stream."""
         return f"{self.prefix}render:lease"
 
+    def preview_ticket(self, ticket: str) -> str:
+        """String with a TTL: a single-use preview ticket (browsers cannot send headers on a
+        WebSocket handshake, so they present a ticket the API issued instead)."""
+        return f"{self.prefix}preview:ticket:{ticket}"
+
     def preview_frames(self, quality: str) -> str:
         """Pub/sub channel: JPEG preview frames of one quality (high, medium, low)."""
         return f"{self.prefix}preview:frames:{quality}"

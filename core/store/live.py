@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,27 @@ class LiveState:
             if client is not None and client["expiresAt"] > now:
                 clients.append(client)
         return sorted(clients, key=lambda client: client["id"])
+
+    def register_preview_client(self, client_id: str, quality: str, ttl_ms: int) -> None:
+        """Record (or refresh) a connected preview client until `ttl_ms` from now."""
+        now = self._clock()
+        entry = _client_schema.load({"id": client_id, "quality": quality, "lastPing": now,
+                                     "connected": True, "expiresAt": now + ttl_ms})
+        self.redis.hset(self.keys.preview_clients, client_id, dumps(entry))
+
+    def forget_preview_client(self, client_id: str) -> None:
+        """Remove a client that disconnected."""
+        self.redis.hdel(self.keys.preview_clients, client_id)
+
+    def issue_ticket(self, ttl_seconds: int) -> str:
+        """A new single-use preview ticket, valid for `ttl_seconds`."""
+        ticket = secrets.token_urlsafe(24)
+        self.redis.set(self.keys.preview_ticket(ticket), "1", ex=ttl_seconds)
+        return ticket
+
+    def redeem_ticket(self, ticket: str) -> bool:
+        """Use a ticket up: True the first time, within its lifetime; False ever after."""
+        return self.redis.getdel(self.keys.preview_ticket(ticket)) is not None
 
     # ---- the event feed -------------------------------------------------------------------
 

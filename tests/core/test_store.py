@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from core.schemas import LayerInputSchema
 from core.store import StateStore
+from tests.support.processes import wait_until
 
 
 def quarantined(store: StateStore) -> list[dict]:
@@ -74,3 +75,22 @@ def test_the_event_stream_is_capped(settings, redis_client) -> None:
     for n in range(500):
         small.post_chat(f"c{n}", "ann", "x")
     assert redis_client.xlen(small.keys.events) < 250
+
+
+def test_preview_clients_register_refresh_and_expire(store: StateStore) -> None:
+    store.live.register_preview_client("client-a", "medium", ttl_ms=60_000)
+    store.live.register_preview_client("client-b", "low", ttl_ms=1)
+    wait_until(lambda: [c["id"] for c in store.live.preview_clients()] == ["client-a"], 2,
+               "client-b to expire")
+    client = store.live.preview_clients()[0]
+    assert client["quality"] == "medium" and client["connected"] is True
+    store.live.forget_preview_client("client-a")
+    assert store.live.preview_clients() == []
+
+
+def test_preview_tickets_work_once(store: StateStore) -> None:
+    ticket = store.live.issue_ticket(ttl_seconds=30)
+    assert len(ticket) >= 32
+    assert store.live.redeem_ticket(ticket) is True
+    assert store.live.redeem_ticket(ticket) is False
+    assert store.live.redeem_ticket("made-up") is False
