@@ -1,0 +1,1 @@
+"""The WebSocket preview: fan-out of the render worker's JPEG frames to browsers."""
