@@ -181,7 +181,8 @@ class Renderer:
             frame = self._frame if self._frame is not None else self._black()
         self._frame = frame
         errors = self.compositor.errors
-        if errors or self._layer_problems:
+        if errors != self._layer_errors:
+            # Only when the problems change, not every frame (a rename shows with the next).
             names = {layer["id"]: layer["name"] for layer in self.scene.layers()}
             self._layer_errors = dict(errors)
             self._layer_problems = [f"layer {names.get(layer_id, layer_id)!r}: {message}"

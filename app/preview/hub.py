@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 
@@ -97,7 +98,7 @@ class FrameHub:
                 if not failing:
                     log.warning("preview subscription to %s lost (%s); retrying", channel, exc)
                 failing = True
-                threading.Event().wait(RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
             finally:
                 pubsub.close()
 

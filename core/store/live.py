@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from marshmallow import Schema
 
 from core.commit import dumps
 from core.keys import Keys
@@ -78,9 +79,8 @@ class LiveState:
         """Recent render heartbeats, newest first; long-dead instances are pruned."""
         now = self._clock()
         found = []
-        for instance_id, raw in self.redis.hgetall(self.keys.render_heartbeat).items():
-            entry = self._values.parse(self.keys.render_heartbeat, instance_id, raw,
-                                       _instance_schema)
+        for instance_id, entry in self._hash_entries(self.keys.render_heartbeat,
+                                                     _instance_schema):
             if entry is None or now - entry["at"] > HEARTBEAT_FORGET_MS:
                 self.redis.hdel(self.keys.render_heartbeat, instance_id)
             else:
@@ -92,12 +92,9 @@ class LiveState:
     def preview_clients(self) -> list[dict[str, Any]]:
         """Preview clients whose registration has not expired."""
         now = self._clock()
-        clients = []
-        for client_id, raw in self.redis.hgetall(self.keys.preview_clients).items():
-            client = self._values.parse(self.keys.preview_clients, client_id, raw,
-                                        _client_schema)
-            if client is not None and client["expiresAt"] > now:
-                clients.append(client)
+        clients = [client for _, client in self._hash_entries(self.keys.preview_clients,
+                                                              _client_schema)
+                   if client is not None and client["expiresAt"] > now]
         return sorted(clients, key=lambda client: client["id"])
 
     def register_preview_client(self, client_id: str, quality: str, ttl_ms: int) -> None:
@@ -144,6 +141,12 @@ class LiveState:
                 if event is not None:
                     found.append(event)
         return after_id, found
+
+    def _hash_entries(self, key: str,
+                      schema: Schema) -> list[tuple[str, dict[str, Any] | None]]:
+        """Each field of hash `key` with its value loaded (None if corrupt: quarantined)."""
+        return [(field, self._values.parse(key, field, raw, schema))
+                for field, raw in self.redis.hgetall(key).items()]
 
     def _event(self, entry_id: str, fields: dict[str, str]) -> StoredEvent | None:
         try:

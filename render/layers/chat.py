@@ -8,40 +8,31 @@ are part of the tile key, so the layer re-rasterises only when a message it show
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
-import numpy as np
-
-from render.layers.base import Box, FrameInput, LayerRenderer
-from render.layers.text import Font, Fonts, draw_lines, line_pitch, line_width
+from render.layers.base import Box, FrameInput
+from render.layers.text import Font, TextLayer, line_pitch, line_width
 
 
-class ChatLayer(LayerRenderer):
+class ChatLayer(TextLayer):
     """Draws the tail of the chat history."""
 
-    def __init__(self, fonts: Fonts) -> None:
-        self._fonts = fonts
+    def shown(self, layer: dict[str, Any], frame: FrameInput) -> tuple[str, ...]:
+        """The messages shown right now, oldest first."""
+        return _shown(layer["content"]["maxMessages"], frame)
 
-    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
-        """The font, colour and the messages shown right now."""
-        content = layer["content"]
-        return content["fontSize"], content["color"], _shown(content["maxMessages"], frame)
-
-    def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
-        """The shown messages, wrapped to the box width and trimmed to its height."""
-        content = layer["content"]
-        font = self._fonts.get(content["fontSize"], box.scale)
+    def lines(self, shown: tuple[str, ...], font: Font, box: Box) -> list[str]:
+        """The messages wrapped to the box width and trimmed (oldest first) to its height."""
         lines = [
             wrapped
-            for text in _shown(content["maxMessages"], frame)
+            for text in shown
             for paragraph in text.split("\n")
             for wrapped in wrap(paragraph, font, box.width)
         ]
         if box.height is not None:
             fitting = max(1, box.height // line_pitch(font))
             lines = lines[-fitting:]
-        return draw_lines(lines, font, content["color"], box)
+        return lines
 
 
 def _shown(max_messages: int, frame: FrameInput) -> tuple[str, ...]:

@@ -7,33 +7,15 @@ string changes: once a second with %S, once a minute with %H:%M.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
 from typing import Any
 
-import numpy as np
-
-from render.layers.base import Box, FrameInput, LayerRenderer
-from render.layers.text import Fonts, draw_lines
+from render.layers.base import FrameInput
+from render.layers.text import TextLayer
 
 
-class ClockLayer(LayerRenderer):
+class ClockLayer(TextLayer):
     """Draws `time.localtime(now)` through strftime, laid out like a text layer."""
 
-    def __init__(self, fonts: Fonts) -> None:
-        self._fonts = fonts
-
-    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
-        """The font, colour and the string shown right now."""
-        content = layer["content"]
-        return content["fontSize"], content["color"], _formatted(content["format"], frame)
-
-    def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
-        """The formatted time as text."""
-        content = layer["content"]
-        font = self._fonts.get(content["fontSize"], box.scale)
-        text = _formatted(content["format"], frame)
-        return draw_lines(text.split("\n"), font, content["color"], box)
-
-
-def _formatted(fmt: str, frame: FrameInput) -> str:
-    return time.strftime(fmt, frame.localtime())
+    def shown(self, layer: dict[str, Any], frame: FrameInput) -> str:
+        """The formatted time."""
+        return time.strftime(layer["content"]["format"], frame.localtime())

@@ -13,6 +13,7 @@ takes the text's extent.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -80,13 +81,31 @@ def _colorise(mask: np.ndarray, color: str) -> np.ndarray:
 
 
 class TextLayer(LayerRenderer):
-    """Draws `content.text` with `content.fontSize` and `content.color`."""
+    """Draws `content.text` with `content.fontSize` and `content.color`.
+
+    The clock and chat layers are text layers too: they only say what is shown (`shown`)
+    and how it breaks into lines (`lines`).
+    """
 
     def __init__(self, fonts: Fonts) -> None:
         self._fonts = fonts
 
+    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
+        """The font, colour and what is shown right now."""
+        content = layer["content"]
+        return content["fontSize"], content["color"], self.shown(layer, frame)
+
+    def shown(self, layer: dict[str, Any], frame: FrameInput) -> Any:
+        """What the layer shows at this frame: here, its text."""
+        return layer["content"]["text"]
+
+    def lines(self, shown: Any, font: Font, box: Box) -> list[str]:
+        """`shown` as lines: multi-line on "\n"."""
+        return shown.split("\n")
+
     def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
-        """The text, multi-line on "\\n"."""
+        """What is shown, in lines, at the top-left of the box."""
         content = layer["content"]
         font = self._fonts.get(content["fontSize"], box.scale)
-        return draw_lines(content["text"].split("\n"), font, content["color"], box)
+        lines = self.lines(self.shown(layer, frame), font, box)
+        return draw_lines(lines, font, content["color"], box)

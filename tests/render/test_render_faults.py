@@ -14,6 +14,7 @@ import redis
 from flask.testing import FlaskClient
 
 from core.config import Settings
+from core.keys import Keys
 from core.preview_frames import unpack_frame
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.processes import wait_until
@@ -27,7 +28,7 @@ class PreviewCounter:
     def __init__(self, settings: Settings, quality: str) -> None:
         self._client = redis.Redis.from_url(settings.redis_url)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(f"{settings.redis_prefix}preview:frames:{quality}")
+        self._pubsub.subscribe(Keys(settings.redis_prefix).preview_frames(quality))
         self.frames = 0
         self.last_size = 0
         self._stopping = threading.Event()

@@ -20,6 +20,7 @@ import redis
 from flask.testing import FlaskClient
 from PIL import Image
 
+from core.keys import Keys
 from core.preview_frames import unpack_frame
 from core.schemas.preview import QUALITIES
 from tests.support.player import Player
@@ -206,7 +207,7 @@ def test_preview_frames_come_at_each_quality_size_even_before_going_live(
     add_layer(client, **box("red", "#ff0000", 0, 0, 0, size=640))
     subscriber = redis.Redis.from_url(settings.redis_url)
     pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(*(f"{settings.redis_prefix}preview:frames:{quality}"
+    pubsub.subscribe(*(Keys(settings.redis_prefix).preview_frames(quality)
                        for quality in QUALITIES))
     render_workers.start(**SIZE)
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from core.keys import Keys
 from tests.support.processes import Process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ class RenderWorkers:
 
     def holder(self, client: redis.Redis, prefix: str) -> str | None:
         """The instance id holding the render lease (host-pid-random)."""
-        return client.get(f"{prefix}render:lease")
+        return client.get(Keys(prefix).render_lease)
 
     def wait_for_holder(self, client: redis.Redis, prefix: str, timeout: float = 15) -> str:
         """Wait until some instance holds the lease; its id."""
