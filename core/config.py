@@ -53,6 +53,8 @@ class Settings:
     video_bitrate: int = 4_500_000
     audio_bitrate: int = 128_000
     preview_fps: int = 15
+    preview_ping_interval: float = 10.0
+    preview_pong_timeout: float = 30.0
     max_layers: int = 64
     rtmp_urls: tuple[str, ...] = ()
     recordings_dir: Path = Path("var/recordings")
@@ -98,6 +100,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         video_bitrate=env.get("VIDEO_BITRATE", _bitrate_in(100_000, 100_000_000), 4_500_000),
         audio_bitrate=env.get("AUDIO_BITRATE", _bitrate_in(32_000, 512_000), 128_000),
         preview_fps=env.get("PREVIEW_FPS", _int_in(1, 60), 15),
+        preview_ping_interval=env.get("PREVIEW_PING_INTERVAL", _float_in(0.2, 300.0), 10.0),
+        preview_pong_timeout=env.get("PREVIEW_PONG_TIMEOUT", _float_in(0.5, 3600.0), 30.0),
         max_layers=env.get("MAX_LAYERS", _int_in(1, 1000), 64),
         rtmp_urls=env.get("RTMP_URL", _rtmp_urls, ()),
         recordings_dir=env.get("RECORDINGS_DIR", Path, Settings.recordings_dir),
@@ -119,6 +123,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         events_maxlen=env.get("EVENTS_MAXLEN", _int_in(100, 1_000_000), 10_000),
         log_level=env.get("LOG_LEVEL", _log_level, "INFO"),
     )
+    if settings.preview_pong_timeout <= settings.preview_ping_interval:
+        raise ConfigError("PREVIEW_PONG_TIMEOUT", "must be longer than PREVIEW_PING_INTERVAL")
     if settings.api_token and settings.viewer_token == settings.api_token:
         raise ConfigError("VIEWER_TOKEN", "must differ from API_TOKEN")
     return settings

@@ -1,9 +1,10 @@
 """Preview frames: JPEGs for the qualities somebody watches, published on Redis pub/sub.
 
 The render thread hands over its latest frame at PREVIEW_FPS through a one-slot buffer and
-never waits; this thread scales, JPEG-encodes and publishes. A quality is encoded only while
-its channel has subscribers (the preview processes subscribe per quality), checked about once
-a second, so an unwatched preview costs nothing.
+never waits; this thread scales, JPEG-encodes, stamps and publishes. A quality is encoded only
+while the store's preview-client registry lists a client watching it (the preview processes
+keep their clients there, with an expiry), read about once a second, so an unwatched preview
+costs nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 import redis
 
 from core.keys import Keys
-from core.preview_frames import QUALITY_WIDTHS, pack_frame, preview_size
+from core.preview_frames import QUALITY_WIDTHS, preview_size, stamp_frame
+from core.store import LiveState
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,10 @@ SUBSCRIBERS_REFRESH_SECONDS = 1.0
 class PreviewPublisher(threading.Thread):
     """Publishes the latest offered frame to each watched quality's channel."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, width: int, height: int,
+    def __init__(self, live: LiveState, keys: Keys, width: int, height: int,
                  fps: int) -> None:
         super().__init__(name="preview", daemon=True)
-        self._redis = client
+        self._live = live
         self._channels = {quality: keys.preview_frames(quality) for quality in QUALITY_WIDTHS}
         self._sizes = {quality: preview_size(quality, width, height) for quality in QUALITY_WIDTHS}
         self._interval = 1.0 / fps
@@ -44,7 +46,7 @@ class PreviewPublisher(threading.Thread):
 
     @property
     def watched(self) -> bool:
-        """Whether any quality has a subscriber."""
+        """Whether anybody watches any quality."""
         return bool(self._watched)
 
     def due(self, now: float) -> bool:
@@ -63,7 +65,7 @@ class PreviewPublisher(threading.Thread):
         self._offered.set()
 
     def run(self) -> None:
-        """Publish offered frames; refresh who watches about once a second."""
+        """Publish offered frames; re-read who watches about once a second."""
         refresh_at = 0.0
         while not self._stopping.is_set():
             if time.monotonic() >= refresh_at:
@@ -78,12 +80,11 @@ class PreviewPublisher(threading.Thread):
 
     def _refresh_watched(self) -> None:
         try:
-            counts = dict(self._redis.pubsub_numsub(*self._channels.values()))
+            watched = {client["quality"] for client in self._live.preview_clients()}
         except (redis.ConnectionError, redis.TimeoutError):
             self._watched = ()
             return
-        self._watched = tuple(quality for quality, channel in self._channels.items()
-                              if counts.get(channel, 0) > 0)
+        self._watched = tuple(quality for quality in self._channels if quality in watched)
 
     def _publish(self, frame: np.ndarray, produced_at: float) -> None:
         self.sequence += 1
@@ -95,7 +96,7 @@ class PreviewPublisher(threading.Thread):
             if not ok:
                 continue
             try:
-                self._redis.publish(self._channels[quality],
-                                    pack_frame(jpeg.tobytes(), produced_at, self.sequence))
+                self._live.redis.publish(self._channels[quality],
+                                         stamp_frame(jpeg.tobytes(), produced_at, self.sequence))
             except (redis.ConnectionError, redis.TimeoutError):
                 return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,12 +97,20 @@ class LiveState:
                    if client is not None and client["expiresAt"] > now]
         return sorted(clients, key=lambda client: client["id"])
 
-    def register_preview_client(self, client_id: str, quality: str, ttl_ms: int) -> None:
-        """Record (or refresh) a connected preview client until `ttl_ms` from now."""
-        now = self._clock()
-        entry = _client_schema.load({"id": client_id, "quality": quality, "lastPing": now,
-                                     "connected": True, "expiresAt": now + ttl_ms})
-        self.redis.hset(self.keys.preview_clients, client_id, dumps(entry))
+    def register_preview_clients(self, clients: Mapping[str, tuple[str, int]],
+                                 ttl_ms: int) -> None:
+        """Record (or refresh), in one write, connected preview clients given as
+        id -> (quality, lastPing epoch ms); each entry expires `ttl_ms` from now."""
+        if not clients:
+            return
+        expires_at = self._clock() + ttl_ms
+        entries = {
+            client_id: dumps(_client_schema.load({
+                "id": client_id, "quality": quality, "lastPing": last_ping, "connected": True,
+                "expiresAt": expires_at}))
+            for client_id, (quality, last_ping) in clients.items()
+        }
+        self.redis.hset(self.keys.preview_clients, mapping=entries)
 
     def forget_preview_client(self, client_id: str) -> None:
         """Remove a client that disconnected."""

@@ -75,3 +75,10 @@ def test_entrypoints_stop_with_a_message_naming_the_variable(module: str) -> Non
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "RENDER_FPS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_preview_pong_timeout_must_outlast_the_ping_interval() -> None:
+    with pytest.raises(ConfigError, match="PREVIEW_PONG_TIMEOUT"):
+        load_settings({"PREVIEW_PING_INTERVAL": "10", "PREVIEW_PONG_TIMEOUT": "10"})
+    settings = load_settings({"PREVIEW_PING_INTERVAL": "1", "PREVIEW_PONG_TIMEOUT": "2.5"})
+    assert (settings.preview_ping_interval, settings.preview_pong_timeout) == (1.0, 2.5)

@@ -1,10 +1,12 @@
-"""Preview frame sizes and the pub/sub message layout."""
+"""Preview frame sizes and the stamp each JPEG carries."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
-from core.preview_frames import pack_frame, preview_size, unpack_frame
+from core.preview_frames import preview_size, read_stamp, stamp_frame
 
 
 def test_quality_sizes_keep_the_aspect_and_never_upscale() -> None:
@@ -15,8 +17,19 @@ def test_quality_sizes_keep_the_aspect_and_never_upscale() -> None:
     assert preview_size("low", 1000, 562) == (320, 180)  # heights stay even
 
 
-def test_messages_carry_production_time_and_sequence() -> None:
-    message = pack_frame(b"\xff\xd8jpeg", 1795000000.25, 42)
-    assert unpack_frame(message) == (1795000000.25, 42, b"\xff\xd8jpeg")
+def test_stamped_frames_carry_production_time_and_sequence_and_still_decode() -> None:
+    picture = np.full((36, 64, 3), (0, 0, 255), np.uint8)
+    ok, encoded = cv2.imencode(".jpg", picture)
+    assert ok
+    stamped = stamp_frame(encoded.tobytes(), 1795000000.25, 42)
+    assert read_stamp(stamped) == (1795000000.25, 42)
+    decoded = cv2.imdecode(np.frombuffer(stamped, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (36, 64, 3)
+    assert abs(int(decoded[5, 5][2]) - 255) <= 3 and int(decoded[5, 5][0]) <= 3
+    # A comment of someone else's is skipped, and a JPEG without APP0 takes the stamp too.
+    bare = b"\xff\xd8\xff\xfe\x00\x07other" + b"\xff\xda\x00\x02"
+    assert read_stamp(stamp_frame(bare, 1.5, 7)) == (1.5, 7)
     with pytest.raises(ValueError):
-        unpack_frame(b"short")
+        read_stamp(encoded.tobytes())
+    with pytest.raises(ValueError):
+        stamp_frame(b"GIF89a", 1.0, 1)

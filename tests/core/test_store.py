@@ -78,12 +78,19 @@ def test_the_event_stream_is_capped(settings, redis_client) -> None:
 
 
 def test_preview_clients_register_refresh_and_expire(store: StateStore) -> None:
-    store.live.register_preview_client("client-a", "medium", ttl_ms=60_000)
-    store.live.register_preview_client("client-b", "low", ttl_ms=1)
+    store.live.register_preview_clients({"client-a": ("medium", 1000)}, ttl_ms=60_000)
+    store.live.register_preview_clients({"client-b": ("low", 1000)}, ttl_ms=1)
     wait_until(lambda: [c["id"] for c in store.live.preview_clients()] == ["client-a"], 2,
                "client-b to expire")
     client = store.live.preview_clients()[0]
     assert client["quality"] == "medium" and client["connected"] is True
+    assert client["lastPing"] == 1000
+    # A refresh of several at once in one write.
+    store.live.register_preview_clients({"client-a": ("low", 2000), "client-c": ("high", 2000)},
+                                        ttl_ms=60_000)
+    assert {(c["id"], c["quality"], c["lastPing"]) for c in store.live.preview_clients()} == {
+        ("client-a", "low", 2000), ("client-c", "high", 2000)}
+    store.live.forget_preview_client("client-c")
     store.live.forget_preview_client("client-a")
     assert store.live.preview_clients() == []
 

@@ -15,10 +15,12 @@ from flask.testing import FlaskClient
 
 from core.config import Settings
 from core.keys import Keys
-from core.preview_frames import unpack_frame
+from core.store import StateStore
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.processes import wait_until
 
+# How long the test's own registration as a preview client lasts: longer than any test.
+WATCH_MS = 600_000
 SIZE = {"OUTPUT_WIDTH": "320", "OUTPUT_HEIGHT": "180", "RENDER_FPS": "30", "RECORD": "off"}
 
 
@@ -39,8 +41,7 @@ class PreviewCounter:
         while not self._stopping.is_set():
             message = self._pubsub.get_message(timeout=0.2)
             if message and message["type"] == "message":
-                _produced, _sequence, jpeg = unpack_frame(message["data"])
-                self.last_size = len(jpeg)
+                self.last_size = len(message["data"])
                 self.frames += 1
 
     def close(self) -> None:
@@ -51,7 +52,8 @@ class PreviewCounter:
 
 
 @pytest.fixture
-def preview_counter(settings: Settings) -> Iterator[PreviewCounter]:
+def preview_counter(settings: Settings, store: StateStore) -> Iterator[PreviewCounter]:
+    store.live.register_preview_clients({"counter": ("low", 0)}, ttl_ms=WATCH_MS)
     counter = PreviewCounter(settings, "low")
     yield counter
     counter.close()

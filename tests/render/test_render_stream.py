@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from core.keys import Keys
-from core.preview_frames import unpack_frame
+from core.preview_frames import read_stamp
 from core.schemas.preview import QUALITIES
 from tests.support.player import Player
 from tests.support.processes import wait_until
@@ -203,8 +203,11 @@ def _write_png(path: Path, rgb: tuple[int, int, int]) -> None:
 
 
 def test_preview_frames_come_at_each_quality_size_even_before_going_live(
-        client: FlaskClient, render_workers, settings) -> None:
+        client: FlaskClient, render_workers, settings, store) -> None:
     add_layer(client, **box("red", "#ff0000", 0, 0, 0, size=640))
+    for quality in QUALITIES:  # as the preview process registers its clients
+        store.live.register_preview_clients({f"watcher-{quality}": (quality, 0)},
+                                            ttl_ms=600_000)
     subscriber = redis.Redis.from_url(settings.redis_url)
     pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(*(Keys(settings.redis_prefix).preview_frames(quality)
@@ -216,7 +219,8 @@ def test_preview_frames_come_at_each_quality_size_even_before_going_live(
         while len(sizes) < len(QUALITIES) and time.monotonic() < deadline:
             message = pubsub.get_message(timeout=0.5)
             if message and message["type"] == "message":
-                produced_at, _sequence, jpeg = unpack_frame(message["data"])
+                jpeg = message["data"]
+                produced_at, _sequence = read_stamp(jpeg)
                 assert abs(time.time() - produced_at) < 5
                 picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
                 assert close_to(tuple(int(v) for v in picture[10, 10]), (0, 0, 255))
