@@ -50,6 +50,14 @@ def json_body(schema: Schema, *, partial: bool = False,
     return loaded
 
 
+_NO_FIELDS = Schema.from_dict({})()
+
+
+def no_body() -> None:
+    """Accept no body or `{}` for an action that takes no input (400 on anything else)."""
+    json_body(_NO_FIELDS, optional=True)
+
+
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: UTF-8 only, finite numbers, no duplicate keys."""
     try:

@@ -7,10 +7,12 @@ import redis
 from core.config import Settings
 
 
-def connect(settings: Settings, *, read_timeout: float | None = None) -> redis.Redis:
+def connect(settings: Settings, *, read_timeout: float | None = None,
+            binary: bool = False) -> redis.Redis:
     """A client for `settings.redis_url`; `read_timeout` overrides the socket timeout.
 
-    Blocking reads (BLPOP) need a read timeout longer than what they wait for.
+    Blocking reads (BLPOP) need a read timeout longer than what they wait for. A `binary`
+    client returns bytes (for JPEG frames); the default decodes replies to str.
     """
     return redis.Redis.from_url(
         settings.redis_url,
@@ -18,7 +20,7 @@ def connect(settings: Settings, *, read_timeout: float | None = None) -> redis.R
         socket_connect_timeout=settings.redis_timeout,
         socket_timeout=read_timeout or settings.redis_timeout,
         health_check_interval=30,
-        decode_responses=True,
+        decode_responses=not binary,
     )
 
 

@@ -1,6 +1,7 @@
-"""Fixtures that run the real parts: a redis-server on a free port (stoppable, with AOF) and a
-Celery worker process consuming the `control` queue. State keys are wiped before each test;
-the broker's own keys are left alone so the worker keeps its queue bindings."""
+"""Fixtures that run the real parts: a redis-server on a free port (stoppable, with AOF), a
+Celery worker process consuming the `control` queue, and render worker processes. State keys
+are wiped before each test; the broker's own keys are left alone so the worker keeps its queue
+bindings."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.redis_client import connect
 from core.store import StateStore
 from tests.support.processes import Process, wait_until
 from tests.support.redis_server import RedisServer
+from tests.support.render_worker import RenderWorkers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,6 +112,16 @@ def app(settings: Settings, redis_client: redis.Redis, celery_worker: Process) -
 def client(app: Flask) -> FlaskClient:
     """The Flask test client of `app`."""
     return app.test_client()
+
+
+@pytest.fixture
+def render_workers(base_env: dict[str, str], redis_client: redis.Redis, celery_worker: Process,
+                   tmp_path: Path) -> Iterator[RenderWorkers]:
+    """Factory of `python -m render` processes on the test Redis (state wiped first, a real
+    Celery worker running); all are stopped cleanly after the test."""
+    workers = RenderWorkers(base_env, tmp_path)
+    yield workers
+    workers.stop_all()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ without a .env). Whitespace, quoting and list-versus-string form make no differe
 
 from __future__ import annotations
 
-import configparser
 import re
 import shlex
 from collections.abc import Mapping
@@ -24,9 +23,9 @@ import pytest
 import yaml
 
 from core.config import load_settings
+from tests.support.supervisord import supervisord_argv, supervisord_programs
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPERVISORD_CONF = ROOT / "supervisord.conf"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 NGINX_RTMP_CONF = ROOT / "deploy" / "nginx-rtmp.conf"
@@ -37,25 +36,12 @@ NOT_APP_PROGRAMS = frozenset({"redis"})
 # Redis in compose has no password and is not published, so REDIS_PASSWORD is not passed on.
 NOT_PASSED_SETTINGS = frozenset({"REDIS_PASSWORD"})
 
-_SUPERVISOR_EXPANSION = re.compile(r"%%|%\((?P<name>[A-Za-z0-9_]+)\)s")
 _COMPOSE_EXPANSION = re.compile(
     r"\$(?:(?P<dollar>\$)"
     r"|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
     r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
 )
 _SETTING_READ = re.compile(r"""env\.get\(\s*["']([A-Z][A-Z0-9_]*)["']""")
-
-
-@cache
-def supervisord_programs() -> dict[str, str]:
-    """Each `[program:x]` of supervisord.conf, mapped to its raw `command`."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(SUPERVISORD_CONF, encoding="utf-8")
-    return {
-        section.removeprefix("program:"): parser[section]["command"]
-        for section in parser.sections()
-        if section.startswith("program:")
-    }
 
 
 APP_PROGRAMS = sorted(set(supervisord_programs()) - NOT_APP_PROGRAMS)
@@ -135,26 +121,6 @@ def compose_argv(service: Mapping[str, Any]) -> list[str]:
     if isinstance(command, str):
         return shlex.split(command)
     return [_scalar(item) for item in command]
-
-
-def supervisord_argv(program: str, command: str, environment: Mapping[str, str]) -> list[str]:
-    """A supervisord `command` as the argument list it runs, with ENV_ from `environment`."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match["name"]
-        if name is None:
-            return "%"
-        if name == "program_name":
-            return program
-        if not name.startswith("ENV_"):
-            pytest.fail(f"[program:{program}] uses %({name})s, which compose cannot reproduce")
-        variable = name.removeprefix("ENV_")
-        if variable not in environment:
-            pytest.fail(f"[program:{program}] uses {variable}, which the compose service "
-                        f"'{program}' does not set in its environment")
-        return environment[variable]
-
-    return shlex.split(_SUPERVISOR_EXPANSION.sub(replace, command))
 
 
 def named_volume_mounts(service: Mapping[str, Any], volumes: Mapping[str, Any]) -> list[str]:

@@ -1,14 +1,28 @@
-"""Preview clients (registered by the preview process)."""
+"""Preview clients (registered by the preview process) and preview tickets."""
 
 from flask import Blueprint, Response
 
-from app.http import resource_response
+from app.http import no_body, resource_response
 from app.services import services
 
-blueprint = Blueprint("preview", __name__, url_prefix="/stream/preview")
+blueprint = Blueprint("preview", __name__)
+
+# Long enough to open a WebSocket right after asking, short enough to be useless if leaked.
+TICKET_TTL_SECONDS = 30
 
 
-@blueprint.get("/clients")
+@blueprint.get("/stream/preview/clients")
 def list_clients() -> Response:
     """Connected preview clients with their quality and last ping."""
     return resource_response(services().store.live.preview_clients())
+
+
+@blueprint.post("/preview/ticket")
+def issue_ticket() -> Response:
+    """A single-use ticket for the preview handshake (`?ticket=`), since browsers cannot set
+    an Authorization header on a WebSocket. Needs the API token like any other call."""
+    no_body()
+    ticket = services().store.live.issue_ticket(TICKET_TTL_SECONDS)
+    response = resource_response({"ticket": ticket, "expiresIn": TICKET_TTL_SECONDS}, 201)
+    response.headers["Cache-Control"] = "no-store"
+    return response

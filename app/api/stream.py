@@ -1,14 +1,12 @@
 """Stream state and control: the desired state is set here; the render worker reconciles."""
 
 from flask import Blueprint, Response
-from marshmallow import Schema
 
-from app.http import command_response, json_body, resource_response
+from app.http import command_response, no_body, resource_response
 from app.services import services
 from workers import tasks
 
 blueprint = Blueprint("stream", __name__, url_prefix="/stream")
-_no_fields = Schema.from_dict({})()
 
 
 @blueprint.get("/status")
@@ -19,7 +17,7 @@ def status() -> Response:
 
 
 def _control(action: str) -> Response:
-    json_body(_no_fields, optional=True)
+    no_body()
     command_id, outcome = services().bus.run(tasks.set_stream_state.name, action=action)
     if outcome is None or outcome.status != 200:
         return command_response(command_id, outcome)

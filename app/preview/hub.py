@@ -1,9 +1,9 @@
 """Frame fan-out inside one preview process.
 
-One Redis subscription per quality that has clients (never one per client); each client owns a
-one-slot, latest-wins buffer. Delivering a frame only replaces what a slot holds, so a slow or
-stalled client skips frames: it never blocks the others, never grows memory and never reaches
-back to the render worker.
+One Redis subscription per quality that has clients (never one per client); each client's
+outbox holds one frame, latest wins. Delivering a frame only replaces what an outbox holds, so
+a slow or stalled client skips frames: it never blocks the others, never grows memory and
+never reaches back to the render worker.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import time
 
 import redis
 
+from app.preview.outbox import Outbox
 from core.keys import Keys
-from core.preview_frames import unpack_frame
 
 log = logging.getLogger(__name__)
 
@@ -23,33 +23,11 @@ LISTEN_TIMEOUT = 0.5
 RETRY_SECONDS = 0.5
 
 
-class LatestFrame:
-    """A one-slot buffer: the newest JPEG not yet taken, and how many were overwritten."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Condition()
-        self._frame: tuple[float, int, bytes] | None = None
-        self.skipped = 0
-
-    def put(self, produced_at: float, sequence: int, jpeg: bytes) -> None:
-        """Offer a frame; one not yet taken is dropped (counted in `skipped`)."""
-        with self._ready:
-            if self._frame is not None:
-                self.skipped += 1
-            self._frame = (produced_at, sequence, jpeg)
-            self._ready.notify()
-
-    def take(self, timeout: float) -> tuple[float, int, bytes] | None:
-        """The newest frame, waiting up to `timeout`; None if none came."""
-        with self._ready:
-            if self._frame is None:
-                self._ready.wait(timeout)
-            frame, self._frame = self._frame, None
-            return frame
+JPEG_START = b"\xff\xd8"
 
 
 class FrameHub:
-    """Subscribes per quality while it has clients and copies each frame to their slots.
+    """Subscribes per quality while it has clients and offers each frame to their outboxes.
 
     `client` must not decode responses: frames are binary.
     """
@@ -58,33 +36,31 @@ class FrameHub:
         self._redis = client
         self._keys = keys
         self._lock = threading.Lock()
-        self._slots: dict[str, set[LatestFrame]] = {}
+        self._outboxes: dict[str, set[Outbox]] = {}
         self._listeners: dict[str, threading.Thread] = {}
 
-    def join(self, quality: str) -> LatestFrame:
-        """A new slot fed with `quality` frames."""
-        slot = LatestFrame()
+    def join(self, quality: str, outbox: Outbox) -> None:
+        """Feed `outbox` with `quality` frames."""
         with self._lock:
-            self._slots.setdefault(quality, set()).add(slot)
+            self._outboxes.setdefault(quality, set()).add(outbox)
             if quality not in self._listeners:
                 listener = threading.Thread(target=self._listen, args=(quality,),
                                             name=f"preview-{quality}", daemon=True)
                 self._listeners[quality] = listener
                 listener.start()
-        return slot
 
-    def leave(self, quality: str, slot: LatestFrame) -> None:
-        """Stop feeding `slot`; the last one out ends the quality's subscription."""
+    def leave(self, quality: str, outbox: Outbox) -> None:
+        """Stop feeding `outbox`; the last one out ends the quality's subscription."""
         with self._lock:
-            self._slots.get(quality, set()).discard(slot)
+            self._outboxes.get(quality, set()).discard(outbox)
 
     def clients(self, quality: str) -> int:
-        """How many slots `quality` feeds."""
+        """How many outboxes `quality` feeds."""
         with self._lock:
-            return len(self._slots.get(quality, ()))
+            return len(self._outboxes.get(quality, ()))
 
     def _listen(self, quality: str) -> None:
-        """Pump one quality's channel into its slots while any client wants it; a lost
+        """Pump one quality's channel into its outboxes while any client wants it; a lost
         subscription is made again (frames meanwhile are simply missed)."""
         channel = self._keys.preview_frames(quality)
         failing = False
@@ -107,19 +83,18 @@ class FrameHub:
             message = pubsub.get_message(timeout=LISTEN_TIMEOUT)
             if message is None or message["type"] != "message":
                 continue
-            try:
-                frame = unpack_frame(message["data"])
-            except ValueError:
-                log.warning("ignoring a malformed preview frame on %s", channel)
+            jpeg = message["data"]
+            if not jpeg.startswith(JPEG_START):
+                log.warning("ignoring a preview frame on %s that is not a JPEG", channel)
                 continue
             with self._lock:
-                slots = list(self._slots.get(quality, ()))
-            for slot in slots:
-                slot.put(*frame)
+                outboxes = list(self._outboxes.get(quality, ()))
+            for outbox in outboxes:
+                outbox.put_frame(quality, jpeg)
 
     def _still_wanted(self, quality: str, stop_listening: bool = True) -> bool:
         with self._lock:
-            if self._slots.get(quality):
+            if self._outboxes.get(quality):
                 return True
             if stop_listening:
                 # Decided under the lock, so a client joining now starts a new listener.

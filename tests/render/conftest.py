@@ -1,6 +1,5 @@
-"""Fixtures for the render tests: a real nginx-rtmp, players that pull from it, real render
-worker processes, and a feeder that pushes encoded frames to destinations at the real frame
-rate in the background."""
+"""Fixtures for the render tests: a real nginx-rtmp, players that pull from it, and a feeder
+that pushes encoded frames to destinations at the real frame rate in the background."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from render.encoder import Encoder, StreamInfo
 from render.outputs import Destination, OutputTarget
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
-from tests.support.render_worker import RenderWorkers
 
 WIDTH, HEIGHT, FPS = 320, 180, 30
 RED_BGR = (0, 0, 255)
@@ -28,16 +26,6 @@ def nginx_rtmp(tmp_path: Path) -> Iterator[NginxRtmp]:
     server = NginxRtmp(tmp_path / "nginx").start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def render_workers(base_env: dict[str, str], redis_client, celery_worker,
-                   tmp_path: Path) -> Iterator[RenderWorkers]:
-    """Factory of `python -m render` processes on the test Redis (state wiped first, a real
-    Celery worker running); all are stopped cleanly after the test."""
-    workers = RenderWorkers(base_env, tmp_path)
-    yield workers
-    workers.stop_all()
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""What the preview clients hear besides frames: layer events and the stream state.
+
+One thread per preview process follows the store's event stream: every layer event becomes a
+`layerUpdate`, and the stream status (the body of GET /stream/status) is read every
+STATUS_POLL_SECONDS and after every stream event, and sent as `streamState` whenever it
+changed, and while live also every LIVE_STATE_EVERY_SECONDS when it did not (a little under a
+second, so a client hears it at least once a second despite network jitter).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+
+from app.preview.roster import Roster
+from core import events
+from core.store import StateStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+STATUS_POLL_SECONDS = 0.25
+LIVE_STATE_EVERY_SECONDS = 0.9
+RETRY_SECONDS = 0.5
+LAYER_EVENTS = frozenset({events.LAYER_CREATED, events.LAYER_UPDATED, events.LAYER_DELETED,
+                          events.LAYER_VISIBILITY, events.LAYERS_REORDERED})
+
+# The longest one XREAD waits: the status is polled in between. The store's client needs a
+# read timeout longer than this.
+BLOCK_MS = int(STATUS_POLL_SECONDS * 1000)
+
+
+def message(kind: str, payload: Any) -> str:
+    """One text message of the preview protocol."""
+    return json.dumps({"type": kind, "payload": payload}, separators=(",", ":"))
+
+
+def layer_update(event: StoredEvent) -> str:
+    """The `layerUpdate` message of a layer event."""
+    return message("layerUpdate", {"event": event.type, "eventId": event.id, "data": event.data})
+
+
+class StateFeed(threading.Thread):
+    """Follows events and status for one preview process and broadcasts them."""
+
+    def __init__(self, store: StateStore, target_fps: int, roster: Roster) -> None:
+        super().__init__(name="preview-feed", daemon=True)
+        self._store = store
+        self._target_fps = target_fps
+        self._roster = roster
+        self._stopping = threading.Event()
+        self._state: str | None = None
+        self._live = False
+        self._state_sent_at = 0.0
+
+    @property
+    def state(self) -> str | None:
+        """The last streamState message, for a client that just joined."""
+        return self._state
+
+    def stop(self) -> None:
+        """End the thread (within one XREAD)."""
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Follow the feed; after a Redis error, go on from the last event seen."""
+        after_id: str | None = None
+        next_poll = 0.0
+        failing = False
+        while not self._stopping.is_set():
+            try:
+                if after_id is None:
+                    after_id = self._store.live.latest_event_id()
+                after_id, found = self._store.live.events_after(after_id, self._block_ms(next_poll))
+                stream_changed = False
+                for event in found:
+                    if event.type in LAYER_EVENTS:
+                        self._roster.broadcast_message(layer_update(event))
+                    stream_changed |= event.type == events.STREAM_STATE
+                now = time.monotonic()
+                if stream_changed or now >= next_poll or now >= self._keepalive_at():
+                    self._send_state(now)
+                    next_poll = now + STATUS_POLL_SECONDS
+                failing = False
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if not failing:
+                    log.warning("preview feed lost Redis (%s); retrying", exc)
+                failing = True
+                self._stopping.wait(RETRY_SECONDS)
+
+    def _keepalive_at(self) -> float:
+        """When a live stream's state is due again even if unchanged."""
+        return self._state_sent_at + LIVE_STATE_EVERY_SECONDS if self._live else float("inf")
+
+    def _block_ms(self, next_poll: float) -> int:
+        """Wait for events until the next poll or keep-alive, whichever is first (XREAD
+        takes at least 1 ms: 0 would mean forever)."""
+        until = min(next_poll, self._keepalive_at()) - time.monotonic()
+        return max(1, min(BLOCK_MS, int(until * 1000)))
+
+    def _send_state(self, now: float) -> None:
+        status = self._store.status(self._target_fps)
+        text = message("streamState", status)
+        self._live = bool(status["isLive"])
+        if text != self._state or now >= self._keepalive_at():
+            self._state = text
+            self._state_sent_at = now
+            self._roster.broadcast_state(text)

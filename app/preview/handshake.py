@@ -1,0 +1,88 @@
+"""Checks on a preview handshake, made before the upgrade so a refusal is a plain HTTP answer.
+
+- It must be a WebSocket upgrade (426 otherwise) asking for a known quality (400).
+- The Origin, when the client sends one, must be allowed (403). Browsers always send it, so
+  this stops another site's page from opening the preview with the operator's browser
+  (cross-site WebSocket hijacking); a client that is not a browser sends none, or its own.
+  PREVIEW_ORIGINS lists the allowed origins; by default the API's own origin (the host the
+  client asked for, on PORT) and the preview's own are allowed.
+- With API_TOKEN set, it must carry `Authorization: Bearer <API_TOKEN>` or `?ticket=` with a
+  single-use ticket from `POST /preview/ticket` (401), since browsers cannot set headers on a
+  WebSocket.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from flask import Request, Response
+
+from app.errors import error_response
+from core.config import Settings
+from core.schemas.preview import QUALITIES
+from core.store import LiveState
+
+DEFAULT_QUALITY = "medium"
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def refuse_handshake(request: Request, settings: Settings, live: LiveState) -> Response | None:
+    """The refusal for this handshake, or None to let it upgrade."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        response = error_response(426, "upgrade_required",
+                                  "this endpoint speaks WebSocket only", fields={
+                                      "Upgrade": "must be websocket"})
+        response.headers["Upgrade"] = "websocket"
+        return response
+    quality = request.args.get("quality", DEFAULT_QUALITY)
+    if quality not in QUALITIES:
+        return error_response(400, "validation_error", "unknown preview quality",
+                              fields={"quality": f"must be one of {', '.join(QUALITIES)}"})
+    origin = request.headers.get("Origin")
+    if origin is not None and not origin_allowed(origin, request.host, settings):
+        return error_response(403, "forbidden", "this Origin may not open the preview",
+                              fields={"Origin": f"{origin[:100]} is not allowed "
+                                                "(PREVIEW_ORIGINS)"})
+    if settings.api_token and not _authorized(request, settings.api_token, live):
+        return error_response(401, "unauthorized",
+                              "send Authorization: Bearer <API_TOKEN> or ?ticket= from "
+                              "POST /preview/ticket (single use)",
+                              fields={"ticket": "missing, unknown, expired or already used"})
+    return None
+
+
+def origin_allowed(origin: str, host: str, settings: Settings) -> bool:
+    """Whether a page served from `origin` may open the preview reached at `host`."""
+    given = _origin_key(origin)
+    if given is None:
+        return False
+    if settings.preview_origins:
+        return given in {_origin_key(allowed) for allowed in settings.preview_origins}
+    requested = _origin_key(f"http://{host}")
+    if requested is None:
+        return False
+    hostname, port = requested[1], requested[2]
+    return given[1] == hostname and given[2] in (settings.port, port)
+
+
+def _authorized(request: Request, api_token: str, live: LiveState) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                          api_token.encode()):
+        return True
+    ticket = request.args.get("ticket", "")
+    # Tickets are short URL-safe tokens; anything else is not worth a Redis round trip.
+    return 0 < len(ticket) <= 128 and ticket.isascii() and live.redeem_ticket(ticket)
+
+
+def _origin_key(origin: str) -> tuple[str, str, int] | None:
+    """(scheme, hostname, port) with the default port filled in; None if it is no origin."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]

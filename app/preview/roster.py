@@ -1,0 +1,125 @@
+"""The clients connected to one preview process.
+
+The roster fans text messages out to every client's outbox, keeps the clients' entries in
+the store's registry fresh (one write for all of them, so the render worker sees who watches
+which quality even with several preview processes), and drops clients that stopped answering
+pings: their socket is shut down, which also frees a sender stuck on a client that never reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+import redis
+
+from app.preview.outbox import Outbox
+from core.store import LiveState
+
+log = logging.getLogger(__name__)
+
+REGISTRY_REFRESH_SECONDS = 5.0
+# A registry entry outlives three missed refreshes, so a preview process that died without
+# forgetting its clients stops costing the render worker JPEG encodes within 15 s.
+REGISTRY_TTL_MS = int(3 * REGISTRY_REFRESH_SECONDS * 1000)
+REAP_SECONDS = 0.25
+
+
+class Client(Protocol):
+    """What the roster needs of a connected client (a PreviewSession)."""
+
+    client_id: str
+    outbox: Outbox
+
+    @property
+    def quality(self) -> str: ...
+
+    def last_pong_ms(self) -> int: ...
+
+    def silent_for(self, now: float) -> float: ...
+
+    def abort(self, reason: str) -> None: ...
+
+
+class Roster(threading.Thread):
+    """Connected clients: broadcast, registry upkeep and the pong deadline."""
+
+    def __init__(self, live: LiveState, pong_timeout: float) -> None:
+        super().__init__(name="preview-roster", daemon=True)
+        self._live = live
+        self._pong_timeout = pong_timeout
+        self._lock = threading.Lock()
+        self._clients: set[Client] = set()
+        self._stopping = threading.Event()
+        self._failing = False
+
+    def add(self, client: Client) -> None:
+        """Count `client` in and register it in the store at once."""
+        with self._lock:
+            self._clients.add(client)
+        self.register([client])
+
+    def remove(self, client: Client) -> None:
+        """Count `client` out and forget it in the store."""
+        with self._lock:
+            self._clients.discard(client)
+        self._guarded(lambda: self._live.forget_preview_client(client.client_id))
+
+    def register(self, clients: list[Client]) -> None:
+        """Write `clients` (id, quality, last pong) to the store's registry."""
+        entries = {client.client_id: (client.quality, client.last_pong_ms())
+                   for client in clients}
+        self._guarded(lambda: self._live.register_preview_clients(entries, REGISTRY_TTL_MS))
+
+    def broadcast_message(self, text: str) -> None:
+        """Queue a message for every client."""
+        for client in self.clients():
+            client.outbox.put_message(text)
+
+    def broadcast_state(self, text: str) -> None:
+        """Offer the newest streamState to every client."""
+        for client in self.clients():
+            client.outbox.put_state(text)
+
+    def clients(self) -> list[Client]:
+        """The connected clients."""
+        with self._lock:
+            return list(self._clients)
+
+    def counts(self) -> dict[str, int]:
+        """How many clients watch each quality."""
+        counts: dict[str, int] = {}
+        for client in self.clients():
+            counts[client.quality] = counts.get(client.quality, 0) + 1
+        return counts
+
+    def stop(self) -> None:
+        """End the upkeep thread."""
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Drop silent clients every REAP_SECONDS; refresh the registry every few seconds."""
+        refresh_at = time.monotonic() + REGISTRY_REFRESH_SECONDS
+        while not self._stopping.wait(REAP_SECONDS):
+            now = time.monotonic()
+            for client in self.clients():
+                if client.silent_for(now) > self._pong_timeout:
+                    log.info("dropping preview client %s: no pong for %.1f s",
+                             client.client_id, self._pong_timeout)
+                    client.abort("no pong in time")
+            if now >= refresh_at:
+                self.register(self.clients())
+                refresh_at = now + REGISTRY_REFRESH_SECONDS
+
+    def _guarded(self, write) -> None:
+        """Registry writes are advisory: an outage is logged once and the next refresh heals."""
+        try:
+            write()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if not self._failing:
+                log.warning("preview registry not written (%s); retrying", exc)
+            self._failing = True
+        else:
+            self._failing = False
