@@ -11,7 +11,7 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render clean
+.PHONY: run test lint bench-api bench-render bench-preview clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -29,6 +29,9 @@ bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP
 bench-render: $(STAMP) system-deps-bench  ## Compositing and encoding against the FFmpeg peer; 1080p30 for 5 min
 	$(BIN)/python -m bench.render
 	$(BIN)/python -m bench.render --sustain 300
+
+bench-preview: $(STAMP) system-deps-test  ## Preview latency render -> WebSocket client for 1/10/50 clients
+	$(BIN)/python -m bench.preview
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

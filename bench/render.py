@@ -24,7 +24,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -37,40 +36,14 @@ from typing import Any
 
 import cv2
 
-from core.schemas import LayerInputSchema, LayerSchema
+from bench.scene import SHARED_BENCH, create_scene, make_media, scene_layers
 from render.compositor import Compositor
 from render.encoder import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_BENCH = ROOT.parent / "shared" / "bench"
-SCENE = SHARED_BENCH / "reference-scene.json"
 FPS = 30
 GOAL_COMPOSITE_RATIO = 0.25
 GOAL_ENCODE_RATIO = 0.8
 GOAL_SUSTAIN_CORES = 0.6 * 2
-
-
-def make_media(folder: Path) -> None:
-    """The scene's images, made by the shared, deterministic script."""
-    subprocess.run([sys.executable, str(SHARED_BENCH / "make_assets.py"), str(folder)],
-                   check=True, capture_output=True)
-
-
-def scene_layers(size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
-    """The reference scene's layers as stored layers (validated by our own schemas).
-
-    With `size`, the full-frame background is stretched to it (for other output sizes).
-    """
-    raw = json.loads(SCENE.read_text())
-    loader, stored = LayerInputSchema(), LayerSchema()
-    layers = []
-    for number, entry in enumerate(raw["layers"]):
-        layer = loader.load({key: value for key, value in entry.items()})
-        if size and number == 0:
-            layer["transform"] = {**layer["transform"], "width": size[0], "height": size[1]}
-        layers.append(stored.load({**layer, "id": f"layer{number}", "version": 1,
-                                   "createdAt": 1, "updatedAt": 1}))
-    return sorted(layers, key=lambda layer: layer["zIndex"])
 
 
 def cpu_ms_per_frame(frames: int, work: Callable[[int], None]) -> float:
@@ -172,9 +145,7 @@ def sustain(media: Path, seconds: float, size: tuple[int, int]) -> None:
            "RECORDINGS_DIR": str(work / "recordings"), "RTMP_URL": "", "MAX_LAYERS": "64"}
     settings = load_settings(env)
     store = StateStore.from_settings(settings, connect(settings))
-    for number, layer in enumerate(scene_layers(size)):
-        data = {key: layer[key] for key in LayerInputSchema().fields if key in layer}
-        store.create_layer(f"bench-layer-{number}", data)
+    create_scene(store, size)
     store.set_stream_state("bench-start", "start")
     render = Process([sys.executable, "-m", "render"], work / "render.log", env=env)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
