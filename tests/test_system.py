@@ -1,15 +1,18 @@
 """The whole system as `make run` starts it: supervisord restarts what dies, the state
-survives a restart of every process and of Redis (append-only file), and with no RTMP_URL the
-stream is recorded, out of the box."""
+survives a restart of every process and of Redis (append-only file), with no RTMP_URL the
+stream is recorded, and the preview shows the program, out of the box."""
 
 import os
 import signal
 from pathlib import Path
 
 import av
+import cv2
+import numpy as np
 import pytest
 import requests
 
+from tests.support.preview import PreviewClient
 from tests.support.processes import wait_until
 from tests.support.stack import Stack
 
@@ -18,6 +21,24 @@ pytestmark = pytest.mark.system
 
 def _pid(stack: Stack, program: str) -> int:
     return int(stack.supervisorctl("pid", program).strip())
+
+
+def _preview_shows_the_box(stack: Stack) -> bool:
+    """A browser-like client (the admin page's Origin) gets hello and a medium frame with the
+    #336699 box at (40, 50)-(240, 150) of 1280x720, halved."""
+    client = PreviewClient(stack.preview_url, origin=stack.url)
+    try:
+        hello = client.wait_for("hello")["payload"]
+        assert (hello["width"], hello["height"]) == (640, 360)
+        wait_until(lambda: client.received.last_frame, 30, "a preview frame")
+        jpeg = client.received.last_frame
+    finally:
+        client.close()
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape == (360, 640, 3)
+    blue, green, red = (int(value) for value in picture[50, 70])
+    assert abs(blue - 0x99) < 12 and abs(green - 0x66) < 12 and abs(red - 0x33) < 12
+    return True
 
 
 def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
@@ -33,6 +54,13 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
         recordings = tmp_path / "data" / "recordings"
         wait_until(lambda: _streaming(stack), 60, "the render worker streaming")
         wait_until(lambda: _recorded_bytes(recordings) > 100_000, 30, "a growing recording")
+        _preview_shows_the_box(stack)
+
+        # The preview process killed with -9 comes back, and a browser reconnecting sees again.
+        preview = _pid(stack, "preview")
+        os.kill(preview, signal.SIGKILL)
+        wait_until(lambda: _pid(stack, "preview") not in (0, preview), 30, "preview restarted")
+        wait_until(lambda: _preview_shows_the_box(stack), 30, "the restarted preview")
 
         # The streaming render worker killed with -9: the standby (or a restarted one) resumes.
         active = requests.get(f"{stack.url}/health").json()["checks"]["render"]["active"]

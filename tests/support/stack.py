@@ -39,6 +39,11 @@ class Stack:
         """Base URL of the API."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def preview_url(self) -> str:
+        """ws:// URL of the preview at medium quality."""
+        return f"ws://127.0.0.1:{self.env['WS_PORT']}/preview?quality=medium"
+
     def start(self, timeout: float = 60) -> Stack:
         """Run `make run` and wait until /health says a worker consumes the queue."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
