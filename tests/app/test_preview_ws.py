@@ -21,8 +21,9 @@ from app import create_app
 from core.config import Settings
 from core.preview_frames import read_stamp
 from core.schemas.preview import QUALITIES
-from tests.support.preview import PreviewClient, PreviewServer, stalled_client
+from tests.support.preview import ChannelCounter, PreviewClient, PreviewServer, stalled_client
 from tests.support.processes import wait_until
+from tests.support.redis_server import RedisServer
 
 # A 16:9 output whose three qualities all differ in size.
 SIZE = {"OUTPUT_WIDTH": "960", "OUTPUT_HEIGHT": "540", "RECORD": "off"}
@@ -178,13 +179,18 @@ def test_ping_gets_pong_and_a_client_that_never_answers_is_dropped(
 
 
 def test_a_quality_switch_takes_effect_with_a_new_hello(
-        client: FlaskClient, render_workers, preview, connect) -> None:
+        client: FlaskClient, settings: Settings, render_workers, preview, connect) -> None:
     add_red_box(client)
     render_workers.start(**SIZE)
     watcher = connect(preview().url(quality="low"), keep_frames=True)
     client_id = watcher.wait_for("hello")["payload"]["clientId"]
     wait_until(lambda: watcher.received.last_frame, 30, "a low frame")
     assert size_of(watcher.received.last_frame) == SIZES["low"]
+    # Nobody watches high yet, so the render worker does not encode it.
+    with ChannelCounter(settings, "high") as high:
+        now = time.monotonic()
+        wait_until(lambda: watcher.frames_between(now, now + 60) >= 20, 10, "20 low frames")
+        assert high.count == 0
 
     watcher.send({"type": "quality", "quality": "high"})
     hello = watcher.wait_for("hello", 5, lambda m: m["payload"]["quality"] == "high")
@@ -198,6 +204,43 @@ def test_a_quality_switch_takes_effect_with_a_new_hello(
              if at > switched_at]
     assert {size_of(jpeg) for jpeg in after} == {SIZES["high"]}
     assert registered(client)[client_id] == "high"
+
+
+def test_preview_processes_side_by_side_share_only_redis(
+        client: FlaskClient, color_layer: dict, render_workers, preview, connect) -> None:
+    render_workers.start(**SIZE)
+    first, second = preview(), preview()
+    watchers = [connect(first.url(quality="low")), connect(second.url(quality="medium"))]
+    for watcher in watchers:
+        wait_until(lambda w=watcher: w.received.last_frame, 30, "frames from each process")
+    ids = {w.wait_for("hello")["payload"]["clientId"] for w in watchers}
+    assert ids <= set(registered(client))
+    response = client.patch(f"/stream/layers/{color_layer['id']}", json={"name": "both"})
+    assert response.status_code == 200
+    for watcher in watchers:
+        watcher.wait_for("layerUpdate", 2, lambda m: m["payload"]["data"].get("name") == "both")
+
+
+def test_the_preview_rides_out_a_redis_restart(
+        client: FlaskClient, color_layer: dict, redis_server: RedisServer, render_workers,
+        preview, connect) -> None:
+    render_workers.start(**SIZE)
+    watcher = connect(preview().url(quality="low"))
+    wait_until(lambda: watcher.received.last_frame, 30, "frames")
+    redis_server.stop()
+    try:
+        down_since = time.monotonic()
+        wait_until(lambda: time.monotonic() - down_since >= 2, 5, "two seconds of outage")
+        assert not watcher.closed  # clients stay connected through the outage
+    finally:
+        redis_server.start()
+    back = time.monotonic()
+    wait_until(lambda: watcher.frames_between(back, back + 600) >= 5, 30, "frames again")
+    wait_until(lambda: client.patch(f"/stream/layers/{color_layer['id']}",
+                                    json={"name": "after"}).status_code == 200, 60,
+               "the worker applying commands again", interval=0.5)
+    watcher.wait_for("layerUpdate", 5, lambda m: m["payload"]["data"].get("name") == "after")
+    assert not watcher.closed
 
 
 def test_handshakes_without_a_valid_token_or_ticket_or_from_a_foreign_origin_are_refused(

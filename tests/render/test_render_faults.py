@@ -4,19 +4,17 @@ and the render worker itself killed with -9 (a hot standby takes over)."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from flask.testing import FlaskClient
 
 from core.config import Settings
-from core.keys import Keys
 from core.store import StateStore
 from tests.support.nginx_rtmp import NginxRtmp
+from tests.support.preview import ChannelCounter
 from tests.support.processes import wait_until
 
 # How long the test's own registration as a preview client lasts: longer than any test.
@@ -24,39 +22,11 @@ WATCH_MS = 600_000
 SIZE = {"OUTPUT_WIDTH": "320", "OUTPUT_HEIGHT": "180", "RENDER_FPS": "30", "RECORD": "off"}
 
 
-class PreviewCounter:
-    """Subscribes to one preview quality and counts the frames published on it."""
-
-    def __init__(self, settings: Settings, quality: str) -> None:
-        self._client = redis.Redis.from_url(settings.redis_url)
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(Keys(settings.redis_prefix).preview_frames(quality))
-        self.frames = 0
-        self.last_size = 0
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._count, daemon=True)
-        self._thread.start()
-
-    def _count(self) -> None:
-        while not self._stopping.is_set():
-            message = self._pubsub.get_message(timeout=0.2)
-            if message and message["type"] == "message":
-                self.last_size = len(message["data"])
-                self.frames += 1
-
-    def close(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=2)
-        self._pubsub.close()
-        self._client.close()
-
-
 @pytest.fixture
-def preview_counter(settings: Settings, store: StateStore) -> Iterator[PreviewCounter]:
+def preview_counter(settings: Settings, store: StateStore) -> Iterator[ChannelCounter]:
     store.live.register_preview_clients({"counter": ("low", 0)}, ttl_ms=WATCH_MS)
-    counter = PreviewCounter(settings, "low")
-    yield counter
-    counter.close()
+    with ChannelCounter(settings, "low") as counter:
+        yield counter
 
 
 @pytest.fixture
@@ -98,11 +68,11 @@ def test_a_frozen_and_a_silent_ingest_stall_nothing_else(
 
     nginx_rtmp.freeze()
     frozen_at = time.monotonic()
-    counted, previews = frame_count(client), preview_counter.frames
+    counted, previews = frame_count(client), preview_counter.count
     time.sleep(10)  # the fault itself: ten seconds frozen
     # Compositing went on, the preview flowed and the healthy ingest kept streaming.
     assert frame_count(client) - counted >= 0.9 * 30 * 9
-    assert preview_counter.frames - previews >= 0.9 * 15 * 9
+    assert preview_counter.count - previews >= 0.9 * 15 * 9
     assert len(second.frames_since(frozen_at + 1)) >= 0.9 * 30 * 8
     states = output_states(client)
     assert states[f"rtmp://127.0.0.1:{second_ingest.port}/live"] == "live"

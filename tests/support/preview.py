@@ -1,5 +1,6 @@
-"""The real preview process (its supervisord command, on a free port) and WebSocket clients
-that read it in the background, for tests and the preview benchmark."""
+"""The real preview process (its supervisord command, on a free port), WebSocket clients that
+read it in the background, and a direct subscriber counting the frames of one quality's Redis
+channel, for tests and the preview benchmark."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import redis
 import requests
 import websocket
 
+from core.config import Settings
+from core.keys import Keys
 from tests.support.processes import Process, free_port, wait_until
 from tests.support.supervisord import supervisord_argv, supervisord_programs
 
@@ -196,6 +200,34 @@ class PreviewClient:
     def _first(self, kind: str) -> None:
         if len(self.received.first_kinds) < FIRST_KINDS:
             self.received.first_kinds.append(kind)
+
+
+class ChannelCounter:
+    """Counts the frames published on one quality's Redis channel, as a direct subscriber."""
+
+    def __init__(self, settings: Settings, quality: str) -> None:
+        self._client = redis.Redis.from_url(settings.redis_url)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(Keys(settings.redis_prefix).preview_frames(quality))
+        self.count = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ChannelCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stopping.set()
+        self._thread.join(2)
+        self._pubsub.close()
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            message = self._pubsub.get_message(timeout=0.2)
+            if message and message["type"] == "message":
+                self.count += 1
 
 
 def stalled_client(url: str) -> websocket.WebSocket:
