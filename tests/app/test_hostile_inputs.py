@@ -148,3 +148,18 @@ def test_chat_input_is_validated(client: FlaskClient, store: StateStore) -> None
         response = client.post("/stream/chat", json=body)
         assert response.status_code == 400 and field in response.get_json()["fields"]
     assert store.chat(100) == []
+
+
+@pytest.mark.parametrize(("raw", "status", "field"), [
+    (b'{"quality": "high"}', 400, "quality"),
+    (b"[1]", 400, "body"),
+    (b"{", 400, "body"),
+])
+def test_preview_ticket_takes_no_input(client: FlaskClient, raw: bytes, status: int,
+                                       field: str) -> None:
+    response = client.post("/preview/ticket", data=raw, headers=JSON)
+    assert response.status_code == status
+    assert field in response.get_json()["fields"]
+    assert client.get("/preview/ticket").status_code == 405
+    issued = client.post("/preview/ticket")
+    assert issued.status_code == 201 and len(issued.get_json()["ticket"]) >= 32
