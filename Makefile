@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 # Debian packages the tests run for real: command (or file) -> package. nginx-rtmp is the test
-# ingest. The benchmarks also need ffmpeg and the DejaVu font for their FFmpeg peer.
+# ingest; Debian's chromium runs the admin page tests (Playwright drives it, never downloading a
+# browser). The benchmarks also need ffmpeg and the DejaVu font for their FFmpeg peer.
 RTMP_MODULE := /usr/lib/nginx/modules/ngx_rtmp_module.so
-TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp
+TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp \
+	/usr/bin/chromium:chromium
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 

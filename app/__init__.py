@@ -1,4 +1,4 @@
-"""The Flask app factory: admin HTTP API (and, in later issues, the admin page)."""
+"""The Flask app factory: the admin HTTP API and the admin page."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import redis
 from celery import Celery
 from flask import Flask
 
+from app import ui
 from app.api import register_blueprints
 from app.auth import init_auth
 from app.errors import register_error_handlers
@@ -38,4 +39,5 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     register_error_handlers(app)
     init_auth(app, settings.api_token)
     register_blueprints(app)
+    app.register_blueprint(ui.blueprint)
     return app

@@ -1,4 +1,5 @@
-"""Bearer-token authentication for every endpoint but /health, when API_TOKEN is set."""
+"""Bearer-token authentication for every endpoint but /health and the admin page's own files,
+when API_TOKEN is set."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from flask import Flask, Response, request
 
 from app.errors import error_response
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/"})
+# The admin page's modules: public code, no data (the page asks for the token itself).
+OPEN_PREFIX = "/ui/"
 
 
 def init_auth(app: Flask, api_token: str | None) -> None:
@@ -19,7 +22,7 @@ def init_auth(app: Flask, api_token: str | None) -> None:
 
     @app.before_request
     def require_token() -> Response | None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIX):
             return None
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected):

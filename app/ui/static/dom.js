@@ -1,0 +1,51 @@
+// Small DOM helpers: build elements, show errors beside fields.
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+export const byId = (id) => document.getElementById(id);
+
+export function showMessage(node, message) {
+  node.textContent = message || "";
+  node.hidden = !message;
+}
+
+// Puts each message of an API error's `fields` beside the control whose data-field matches;
+// returns the messages no control took (to show with the form).
+export function showFieldErrors(form, fields = {}) {
+  clearFieldErrors(form);
+  const left = [];
+  for (const [field, message] of Object.entries(fields)) {
+    const control = form.querySelector(`[data-field="${CSS.escape(field)}"]`)
+      || form.querySelector(`[data-field^="${CSS.escape(field)}."]`);
+    if (!control || control.closest("[hidden]")) { left.push(`${field}: ${message}`); continue; }
+    const note = el("span", { class: "field-error", id: `error-${control.name}`, text: message });
+    control.setAttribute("aria-invalid", "true");
+    control.setAttribute("aria-describedby", note.id);
+    control.closest(".field").append(note);
+  }
+  return left;
+}
+
+export function clearFieldErrors(form) {
+  form.querySelectorAll(".field-error").forEach((note) => note.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((control) => {
+    control.removeAttribute("aria-invalid");
+    control.removeAttribute("aria-describedby");
+  });
+}
+
+// An API error on a form: field messages beside their fields, the rest in `summary`.
+export function showFormError(form, summary, error) {
+  const left = showFieldErrors(form, error.body?.fields);
+  showMessage(summary, left.length ? `${error.message}: ${left.join("; ")}`
+    : error.body?.fields ? "Check the highlighted fields." : error.message);
+}

@@ -1,0 +1,167 @@
+"""The admin page in a real browser: Debian's chromium driven by Playwright, against the whole
+system as `make run` starts it (API, Celery worker, render worker, preview, Redis).
+
+Each step saves a screenshot under test-output/admin-page/ (look at them)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+from tests.support.processes import wait_until
+from tests.support.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "admin-page"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system, started by `make run`, small enough for a quick preview."""
+    running = Stack(tmp_path_factory.mktemp("admin") / "data",
+                    env={"POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless; Playwright never downloads a browser here."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class Console:
+    """Errors the page logs or throws."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def canvas_centre(page: Page) -> tuple[int, int, int]:
+    """The preview canvas's pixel at its centre (red, green, blue)."""
+    return tuple(page.evaluate("""() => {
+        const canvas = document.getElementById("preview-canvas");
+        const x = Math.floor(canvas.width / 2), y = Math.floor(canvas.height / 2);
+        return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data).slice(0, 3);
+    }"""))
+
+
+def greenish(rgb: tuple[int, int, int]) -> bool:
+    red, green, blue = rgb
+    return green > 200 and red < 60 and blue < 60
+
+
+def test_a_show_run_from_the_page(stack: Stack, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    console = Console(page)
+    page.goto(stack.url)
+    expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
+    expect(page.locator("#preview-stats")).to_contain_text("fps", timeout=20_000)
+    shot(page, "01-loaded")
+    assert console.errors == []
+
+    # Add a green box over the whole output through the form; the preview turns green.
+    form = page.locator("#layer-form")
+    form.get_by_label("Type").select_option("color")
+    form.get_by_label("Name").fill("Green box")
+    form.get_by_label("Colour").fill("#00ff00")
+    form.get_by_label("Width").fill("1280")
+    form.get_by_label("Height").fill("720")
+    form.get_by_role("button", name="Add layer").click()
+    expect(page.locator("#layer-list")).to_contain_text("Green box")
+    wait_until(lambda: greenish(canvas_centre(page)), 20, "green on the preview canvas")
+    shot(page, "02-green-layer-added")
+
+    # Hide it: the green goes from the preview.
+    page.get_by_label("Visible: Green box").uncheck()
+    wait_until(lambda: not greenish(canvas_centre(page)), 20, "the green to go")
+    shot(page, "03-layer-hidden")
+
+    # Start: the status turns live, and only Stop and Pause make sense now.
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.locator("#status-state")).to_have_text(re.compile("Live"), timeout=10_000)
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_enabled()
+    expect(page.get_by_role("button", name="Resume", exact=True)).to_be_disabled()
+    frames = page.locator("#status-figures dd").nth(1)
+    expect(frames).not_to_have_text("0", timeout=15_000)  # the render worker's count moves
+    expect(page.locator("#status-figures")).to_contain_text(re.compile(r"[1-9]\d*\.\d / 30"))
+    shot(page, "04-live")
+
+    # A chat message, listed.
+    chat = page.locator("#chat-form")
+    chat.get_by_label("Message").fill("Hello from the browser test")
+    chat.get_by_role("button", name="Post").click()
+    expect(page.locator("#chat-list")).to_contain_text("Hello from the browser test")
+    shot(page, "05-chat-posted")
+
+    # A validation error from the API, beside its field.
+    form.get_by_label("Name").fill("Too opaque")
+    form.get_by_label("Opacity").fill("5")
+    form.get_by_role("button", name="Add layer").click()
+    beside = form.locator(".field", has=page.locator("input[name='opacity']")).locator(
+        ".field-error")
+    expect(beside).to_be_visible()
+    expect(beside).to_contain_text(re.compile("1|less|between", re.IGNORECASE))
+    expect(form.get_by_label("Opacity")).to_have_attribute("aria-invalid", "true")
+    shot(page, "06-validation-error")
+
+    # Stop.
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"), timeout=10_000)
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_enabled()
+    shot(page, "07-stopped")
+    # Chromium logs the answer to the invalid layer as a failed load; that 400 was the point.
+    assert [error for error in console.errors if "status of 400" not in error] == []
+    page.close()
+
+
+def test_the_page_fits_a_phone_and_every_control_is_labelled(
+        stack: Stack, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                            has_touch=True)
+    console = Console(page)
+    page.goto(stack.url)
+    expect(page.locator("#status-state")).not_to_have_text("loading…")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    unlabelled = page.evaluate("""() => Array.from(
+        document.querySelectorAll("button, input, select, canvas"))
+        .filter((node) => !node.closest("[hidden]") && !node.closest("dialog"))
+        .filter((node) => !(node.labels && node.labels.length) &&
+                          !node.getAttribute("aria-label") && !node.textContent.trim())
+        .map((node) => node.outerHTML.slice(0, 80))""")
+    assert unlabelled == []
+    # The keyboard reaches the stream controls.
+    page.locator("#preview-quality").focus()
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "control-start":
+            break
+    assert page.evaluate("document.activeElement.id") == "control-start"
+    shot(page, "08-phone")
+    assert console.errors == []
+    page.close()
