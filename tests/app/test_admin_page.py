@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from PIL import Image
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.support.processes import wait_until
@@ -165,3 +167,114 @@ def test_the_page_fits_a_phone_and_every_control_is_labelled(
     shot(page, "08-phone")
     assert console.errors == []
     page.close()
+
+
+def layer_names(page: Page) -> list[str]:
+    return page.locator("#layer-list .name").all_inner_texts()
+
+
+def test_edit_conflict_media_reorder_delete_and_outages(
+        stack: Stack, browser: Browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    console = Console(page)
+    page.goto(stack.url)
+    api = requests.Session()
+    api.post(f"{stack.url}/stream/layers", json={
+        "name": "Lower", "type": "color", "content": {"color": "#0000ff"}}).raise_for_status()
+    text = api.post(f"{stack.url}/stream/layers", json={
+        "name": "Caption", "type": "text", "content": {"text": "Hi"}}).json()
+    expect(page.locator("#layer-list")).to_contain_text("Caption")  # via layerUpdate
+
+    # Reorder with the buttons: Caption is on top; moving it down puts Lower on top.
+    top_first = layer_names(page)
+    assert top_first.index("Caption") < top_first.index("Lower")
+    page.get_by_role("button", name="Move Caption down").click()
+    wait_until(lambda: (names := layer_names(page)).index("Lower") < names.index("Caption"),
+               10, "Caption below Lower")
+
+    # Edit while someone else changes the layer: 412, the new state shown, re-applied.
+    page.get_by_role("button", name="Edit Caption").click()
+    form = page.locator("#layer-form")
+    form.get_by_label("Text", exact=True).fill("Mine")
+    api.patch(f"{stack.url}/stream/layers/{text['id']}",
+              json={"name": "Caption (theirs)"}).raise_for_status()
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#conflict")).to_be_visible()
+    expect(page.locator("#conflict-current")).to_contain_text("Caption (theirs)")
+    shot(page, "09-conflict")
+    page.get_by_role("button", name="Re-apply my changes").click()
+    expect(page.locator("#conflict")).to_be_hidden()
+    wait_until(lambda: api.get(f"{stack.url}/stream/layers/{text['id']}").json()["content"]
+               ["text"] == "Mine", 10, "the re-applied change")
+
+    # Upload an image and pick it for an image layer.
+    image = tmp_path / "logo.png"
+    Image.new("RGB", (64, 32), (255, 128, 0)).save(image)
+    page.get_by_label("Image file").set_input_files(str(image))
+    page.locator("#media-form").get_by_role("button", name="Upload").click()
+    expect(page.locator("#media-list")).to_contain_text("logo.png")
+    form.get_by_label("Type").select_option("image")
+    form.get_by_label("Name").fill("Logo")
+    form.get_by_label("Image", exact=True).select_option("logo.png")
+    form.get_by_label("Width").fill("")
+    form.get_by_label("Height").fill("")
+    form.get_by_role("button", name="Add layer").click()
+    expect(page.locator("#layer-list")).to_contain_text("Logo")
+    shot(page, "10-image-layer")
+
+    # Delete asks first; dismissing keeps the layer, accepting deletes it.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete Lower").click()
+    expect(page.locator("#layer-list")).to_contain_text("Lower")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete Lower").click()
+    wait_until(lambda: "Lower" not in layer_names(page), 10, "Lower deleted")
+
+    # The API going away is said plainly, and the page comes back by itself.
+    stack.supervisorctl("stop", "api")
+    expect(page.locator("#connection")).to_contain_text("Cannot reach", timeout=20_000)
+    shot(page, "11-api-down")
+    stack.supervisorctl("start", "api")
+    expect(page.locator("#connection")).to_be_hidden(timeout=30_000)
+
+    # The preview process restarting: the page reconnects by itself.
+    expect(page.locator("#preview-stats")).to_contain_text("fps", timeout=20_000)
+    before = {client["id"] for client in api.get(f"{stack.url}/stream/preview/clients").json()}
+    stack.supervisorctl("restart", "preview")
+    wait_until(lambda: {client["id"] for client in
+                        api.get(f"{stack.url}/stream/preview/clients").json()} - before, 30,
+               "the page's new preview connection")
+    expect(page.locator("#preview-stats")).to_contain_text(re.compile(r"[1-9]\d* fps"),
+                                                           timeout=30_000)
+    shot(page, "12-preview-reconnected")
+    # What the browser logs about the 412, the API being down and the preview restarting.
+    expected = ("status of 412", "status of 502", "status of 503", "net::ERR_", "WebSocket")
+    assert [e for e in console.errors if not any(part in e for part in expected)] == []
+    page.close()
+
+
+def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
+        tmp_path: Path, browser: Browser) -> None:
+    token = "page-token-0123456789"
+    secured = Stack(tmp_path / "data", env={"API_TOKEN": token, "PREVIEW_FPS": "10"}).start()
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(secured.url)
+        dialog = page.locator("#token-dialog")
+        expect(dialog).to_be_visible()
+        shot(page, "13-token-asked")
+        page.get_by_label("Token", exact=True).fill(token)
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
+        expect(page.locator("#preview-stats")).to_contain_text(re.compile(r"[1-9]\d* fps"),
+                                                               timeout=30_000)
+        assert page.evaluate("sessionStorage.getItem('stream-manager-token')") == token
+        # A reload in the same tab does not ask again.
+        page.reload()
+        expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
+        expect(dialog).to_be_hidden()
+        shot(page, "14-token-kept")
+        context.close()
+    finally:
+        secured.stop()

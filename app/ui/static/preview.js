@@ -80,6 +80,7 @@ export class Preview {
     const message = JSON.parse(data);
     if (message.type === "hello") {
       this.retryMs = 500;
+      this.onLayerUpdate(null); // changes made while disconnected were not heard: re-read
       this.canvas.width = message.payload.width;
       this.canvas.height = message.payload.height;
       this.quality.value = message.payload.quality;
