@@ -164,6 +164,11 @@ def test_the_page_fits_a_phone_and_every_control_is_labelled(
         if page.evaluate("document.activeElement.id") == "control-start":
             break
     assert page.evaluate("document.activeElement.id") == "control-start"
+    # The quality selector switches the preview: the canvas takes the low frames' size.
+    expect(page.locator("#preview-stats")).to_contain_text("fps", timeout=20_000)
+    page.get_by_label("Quality").select_option("low")
+    wait_until(lambda: page.evaluate("document.getElementById('preview-canvas').width") == 320,
+               10, "the canvas at the low quality's width")
     shot(page, "08-phone")
     assert console.errors == []
     page.close()
