@@ -196,6 +196,11 @@ def test_edit_conflict_media_reorder_delete_and_outages(
     page.get_by_role("button", name="Move Caption down").click()
     wait_until(lambda: (names := layer_names(page)).index("Lower") < names.index("Caption"),
                10, "Caption below Lower")
+    # And by dragging: Caption dropped onto Lower lands just above it.
+    rows = page.locator("#layer-list li")
+    rows.filter(has_text="Caption").drag_to(rows.filter(has_text="Lower"))
+    wait_until(lambda: (names := layer_names(page)).index("Caption") < names.index("Lower"),
+               10, "Caption above Lower again")
 
     # Edit while someone else changes the layer: 412, the new state shown, re-applied.
     page.get_by_role("button", name="Edit Caption").click()
