@@ -20,7 +20,7 @@ from core.schemas.preview import QUALITIES
 QUALITY_WIDTHS: dict[str, int | None] = {"high": None, "medium": 640, "low": 320}
 assert set(QUALITY_WIDTHS) == set(QUALITIES)
 
-_SOI = b"\xff\xd8"
+JPEG_SOI = b"\xff\xd8"  # every JPEG starts with it
 _APP0 = b"\xff\xe0"
 _COM = b"\xff\xfe"
 _SOS = b"\xff\xda"
@@ -40,7 +40,7 @@ def preview_size(quality: str, width: int, height: int) -> tuple[int, int]:
 
 def stamp_frame(jpeg: bytes, produced_at: float, sequence: int) -> bytes:
     """`jpeg` with the stamp's comment segment added (ValueError if it is not a JPEG)."""
-    if not jpeg.startswith(_SOI):
+    if not jpeg.startswith(JPEG_SOI):
         raise ValueError("not a JPEG: it does not start with SOI")
     text = b"SMPV1 %.3f %d" % (produced_at * 1000.0, sequence)
     insert_at = 2
@@ -52,7 +52,7 @@ def stamp_frame(jpeg: bytes, produced_at: float, sequence: int) -> bytes:
 
 def read_stamp(jpeg: bytes) -> tuple[float, int]:
     """(produced_at in epoch seconds, sequence) of a stamped frame; ValueError if it has none."""
-    if not jpeg.startswith(_SOI):
+    if not jpeg.startswith(JPEG_SOI):
         raise ValueError("not a JPEG: it does not start with SOI")
     offset = 2
     for _ in range(_MAX_SEGMENTS):

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 import redis
 
-from core.keys import Keys
 from core.preview_frames import QUALITY_WIDTHS, preview_size, stamp_frame
 from core.store import LiveState
 
@@ -30,11 +29,11 @@ SUBSCRIBERS_REFRESH_SECONDS = 1.0
 class PreviewPublisher(threading.Thread):
     """Publishes the latest offered frame to each watched quality's channel."""
 
-    def __init__(self, live: LiveState, keys: Keys, width: int, height: int,
-                 fps: int) -> None:
+    def __init__(self, live: LiveState, width: int, height: int, fps: int) -> None:
         super().__init__(name="preview", daemon=True)
         self._live = live
-        self._channels = {quality: keys.preview_frames(quality) for quality in QUALITY_WIDTHS}
+        self._channels = {quality: live.keys.preview_frames(quality)
+                          for quality in QUALITY_WIDTHS}
         self._sizes = {quality: preview_size(quality, width, height) for quality in QUALITY_WIDTHS}
         self._interval = 1.0 / fps
         self._watched: tuple[str, ...] = ()
@@ -88,15 +87,23 @@ class PreviewPublisher(threading.Thread):
 
     def _publish(self, frame: np.ndarray, produced_at: float) -> None:
         self.sequence += 1
+        # Qualities of the same size (medium of a 640-wide output is its high) share one JPEG.
+        stamped: dict[tuple[int, int], bytes | None] = {}
         for quality in self._watched:
             size = self._sizes[quality]
-            scaled = frame if size == (frame.shape[1], frame.shape[0]) else cv2.resize(
-                frame, size, interpolation=cv2.INTER_AREA)
-            ok, jpeg = cv2.imencode(".jpg", scaled, (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY))
-            if not ok:
+            if size not in stamped:
+                stamped[size] = self._encode(frame, size, produced_at)
+            if stamped[size] is None:
                 continue
             try:
-                self._live.redis.publish(self._channels[quality],
-                                         stamp_frame(jpeg.tobytes(), produced_at, self.sequence))
+                self._live.redis.publish(self._channels[quality], stamped[size])
             except (redis.ConnectionError, redis.TimeoutError):
                 return
+
+    def _encode(self, frame: np.ndarray, size: tuple[int, int],
+                produced_at: float) -> bytes | None:
+        """The stamped JPEG of `frame` at `size`, or None if it does not encode."""
+        scaled = frame if size == (frame.shape[1], frame.shape[0]) else cv2.resize(
+            frame, size, interpolation=cv2.INTER_AREA)
+        ok, jpeg = cv2.imencode(".jpg", scaled, (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY))
+        return stamp_frame(jpeg.tobytes(), produced_at, self.sequence) if ok else None

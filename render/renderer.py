@@ -66,7 +66,7 @@ class Renderer:
         self.lease = LeaseKeeper(
             Lease(client, self.store.keys.render_lease, self.instance_id, TTL_SECONDS),
             self.commands)
-        self.preview = PreviewPublisher(self.store.live, self.store.keys, settings.output_width,
+        self.preview = PreviewPublisher(self.store.live, settings.output_width,
                                         settings.output_height, settings.preview_fps)
         self._reporter = Reporter(self.store.live, self.instance_id,
                                   settings.state_update_debounce, self._role, self._telemetry)

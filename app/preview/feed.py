@@ -52,7 +52,6 @@ class StateFeed(threading.Thread):
         self._store = store
         self._target_fps = target_fps
         self._roster = roster
-        self._stopping = threading.Event()
         self._state: str | None = None
         self._live = False
         self._state_sent_at = 0.0
@@ -62,16 +61,13 @@ class StateFeed(threading.Thread):
         """The last streamState message, for a client that just joined."""
         return self._state
 
-    def stop(self) -> None:
-        """End the thread (within one XREAD)."""
-        self._stopping.set()
-
     def run(self) -> None:
-        """Follow the feed; after a Redis error, go on from the last event seen."""
+        """Follow the feed for the life of the process; after a Redis error, go on from the
+        last event seen."""
         after_id: str | None = None
         next_poll = 0.0
         failing = False
-        while not self._stopping.is_set():
+        while True:
             try:
                 if after_id is None:
                     after_id = self._store.live.latest_event_id()
@@ -90,7 +86,7 @@ class StateFeed(threading.Thread):
                 if not failing:
                     log.warning("preview feed lost Redis (%s); retrying", exc)
                 failing = True
-                self._stopping.wait(RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
 
     def _keepalive_at(self) -> float:
         """When a live stream's state is due again even if unchanged."""

@@ -16,14 +16,12 @@ import redis
 
 from app.preview.outbox import Outbox
 from core.keys import Keys
+from core.preview_frames import JPEG_SOI
 
 log = logging.getLogger(__name__)
 
 LISTEN_TIMEOUT = 0.5
 RETRY_SECONDS = 0.5
-
-
-JPEG_START = b"\xff\xd8"
 
 
 class FrameHub:
@@ -37,27 +35,21 @@ class FrameHub:
         self._keys = keys
         self._lock = threading.Lock()
         self._outboxes: dict[str, set[Outbox]] = {}
-        self._listeners: dict[str, threading.Thread] = {}
+        self._listening: set[str] = set()
 
     def join(self, quality: str, outbox: Outbox) -> None:
         """Feed `outbox` with `quality` frames."""
         with self._lock:
             self._outboxes.setdefault(quality, set()).add(outbox)
-            if quality not in self._listeners:
-                listener = threading.Thread(target=self._listen, args=(quality,),
-                                            name=f"preview-{quality}", daemon=True)
-                self._listeners[quality] = listener
-                listener.start()
+            if quality not in self._listening:
+                self._listening.add(quality)
+                threading.Thread(target=self._listen, args=(quality,),
+                                 name=f"preview-{quality}", daemon=True).start()
 
     def leave(self, quality: str, outbox: Outbox) -> None:
         """Stop feeding `outbox`; the last one out ends the quality's subscription."""
         with self._lock:
             self._outboxes.get(quality, set()).discard(outbox)
-
-    def clients(self, quality: str) -> int:
-        """How many outboxes `quality` feeds."""
-        with self._lock:
-            return len(self._outboxes.get(quality, ()))
 
     def _listen(self, quality: str) -> None:
         """Pump one quality's channel into its outboxes while any client wants it; a lost
@@ -84,7 +76,7 @@ class FrameHub:
             if message is None or message["type"] != "message":
                 continue
             jpeg = message["data"]
-            if not jpeg.startswith(JPEG_START):
+            if not jpeg.startswith(JPEG_SOI):
                 log.warning("ignoring a preview frame on %s that is not a JPEG", channel)
                 continue
             with self._lock:
@@ -98,5 +90,5 @@ class FrameHub:
                 return True
             if stop_listening:
                 # Decided under the lock, so a client joining now starts a new listener.
-                self._listeners.pop(quality, None)
+                self._listening.discard(quality)
             return False

@@ -52,7 +52,6 @@ class Roster(threading.Thread):
         self._pong_timeout = pong_timeout
         self._lock = threading.Lock()
         self._clients: set[Client] = set()
-        self._stopping = threading.Event()
         self._failing = False
 
     def add(self, client: Client) -> None:
@@ -95,14 +94,12 @@ class Roster(threading.Thread):
             counts[client.quality] = counts.get(client.quality, 0) + 1
         return counts
 
-    def stop(self) -> None:
-        """End the upkeep thread."""
-        self._stopping.set()
-
     def run(self) -> None:
-        """Drop silent clients every REAP_SECONDS; refresh the registry every few seconds."""
+        """For the life of the process: drop silent clients every REAP_SECONDS, refresh the
+        registry every few seconds."""
         refresh_at = time.monotonic() + REGISTRY_REFRESH_SECONDS
-        while not self._stopping.wait(REAP_SECONDS):
+        while True:
+            time.sleep(REAP_SECONDS)
             now = time.monotonic()
             for client in self.clients():
                 if client.silent_for(now) > self._pong_timeout:

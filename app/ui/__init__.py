@@ -18,6 +18,12 @@ from app.services import services
 STATIC = Path(__file__).resolve().parent / "static"
 blueprint = Blueprint("ui", __name__)
 
+# The page loads only its own modules; the preview WebSocket is on another port of the same
+# host, which CSP cannot name without knowing the host, so connect-src allows ws: and wss:.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' blob: data:; "
+                           "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; "
+                           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
 
 @blueprint.get("/")
 def index() -> Response:
@@ -42,10 +48,3 @@ def asset(name: str) -> Response:
     response = send_from_directory(STATIC, name, max_age=0)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
-
-
-# The page loads only its own modules; the preview WebSocket is on another port of the same
-# host, which CSP cannot name without knowing the host, so connect-src allows ws: and wss:.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' blob: data:; "
-                           "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; "
-                           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
