@@ -20,12 +20,13 @@ worker_pool = "threads"
 worker_concurrency = 8
 
 task_default_queue = "control"
-task_queues = (Queue("control"),)
+# `health` carries the periodic checks celery beat sends, apart from the operator's commands.
+task_queues = (Queue("control"), Queue("health"))
 task_routes = {
     "stream.*": {"queue": "control"},
     "layers.*": {"queue": "control"},
     "chat.*": {"queue": "control"},
-    "health.*": {"queue": "control"},
+    "health.*": {"queue": "health"},
 }
 
 # Outcomes travel through the store's reply lists, not a result backend.
@@ -49,7 +50,6 @@ worker_hijack_root_logger = True
 worker_send_task_events = False
 task_send_sent_event = False
 
-HEALTH_CHECK_INTERVAL = 5.0
-beat_schedule = {
-    "health-check": {"task": "health.check", "schedule": HEALTH_CHECK_INTERVAL},
-}
+# The beat schedule is built from HEALTH_CHECK_INTERVAL (workers.create_celery_app); only the
+# holder of the beat lease sends it, however many beat processes run.
+beat_scheduler = "workers.beat:SingleBeatScheduler"

@@ -74,6 +74,7 @@ class Settings:
     max_image_pixels: int = 4096 * 4096
     chat_history: int = 200
     events_maxlen: int = 10_000
+    health_check_interval: float = 5.0
     log_level: str = "INFO"
 
 
@@ -121,6 +122,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_image_pixels=env.get("MAX_IMAGE_PIXELS", _int_in(1, 1 << 28), 4096 * 4096),
         chat_history=env.get("CHAT_HISTORY", _int_in(1, 10_000), 200),
         events_maxlen=env.get("EVENTS_MAXLEN", _int_in(100, 1_000_000), 10_000),
+        health_check_interval=env.get("HEALTH_CHECK_INTERVAL", _float_in(0.5, 300.0), 5.0),
         log_level=env.get("LOG_LEVEL", _log_level, "INFO"),
     )
     if settings.preview_pong_timeout <= settings.preview_ping_interval:

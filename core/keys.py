@@ -45,6 +45,21 @@ class Keys:
         return f"{self.prefix}health:worker"
 
     @property
+    def health_checks(self) -> str:
+        """Hash: check name -> the last result of that periodic health check (JSON)."""
+        return f"{self.prefix}health:checks"
+
+    @property
+    def health_counters(self) -> str:
+        """Hash: counter name -> count, for what the health checks found (metrics)."""
+        return f"{self.prefix}health:counters"
+
+    @property
+    def beat_lock(self) -> str:
+        """String with a TTL: the id of the one celery beat allowed to schedule checks."""
+        return f"{self.prefix}beat:lock"
+
+    @property
     def render_heartbeat(self) -> str:
         """Hash: render instance id -> its heartbeat JSON (role, pid, host, epoch ms)."""
         return f"{self.prefix}health:render"

@@ -24,13 +24,14 @@ import numpy as np
 import redis
 
 from core.config import Settings
+from core.lease import Lease
 from core.redis_client import connect
 from core.store import StateStore
 from render.clock import FrameClock
 from render.commands import Command, LeaseChanged, SceneEvent, Snapshot
 from render.compositor import Compositor
 from render.feed import BLOCK_MS, FeedFollower
-from render.lease import TTL_SECONDS, Lease, LeaseKeeper
+from render.lease import TTL_SECONDS, LeaseKeeper
 from render.pipeline import Pipeline, targets_for
 from render.preview import PreviewPublisher
 from render.reporter import Reporter

@@ -1,7 +1,7 @@
 """Fixtures that run the real parts: a redis-server on a free port (stoppable, with AOF), a
-Celery worker process consuming the `control` queue, and render worker processes. State keys
-are wiped before each test; the broker's own keys are left alone so the worker keeps its queue
-bindings."""
+Celery worker process consuming the `control` and `health` queues, and render worker processes.
+State keys are wiped before each test; the broker's own keys are left alone so the worker keeps
+its queue bindings."""
 
 from __future__ import annotations
 
@@ -59,10 +59,10 @@ def settings(base_env: dict[str, str]) -> Settings:
 @pytest.fixture(scope="session")
 def celery_worker(base_env: dict[str, str], settings: Settings,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """A real `celery -A workers worker -Q control`, as supervisord runs it."""
+    """A real `celery -A workers worker -Q control,health`, as supervisord runs it."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     worker = Process(
-        [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "control",
+        [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "control,health",
          "--hostname", "test@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
         log, env={**os.environ, **base_env}, cwd=ROOT,
     ).start()

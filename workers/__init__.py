@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from celery import Celery
 
@@ -10,6 +11,7 @@ from core.config import Settings
 from core.keys import Keys
 from core.redis_client import broker_url, connect
 from core.store import StateStore
+from core.store.health import CHECKS
 
 
 class StreamCelery(Celery):
@@ -23,6 +25,16 @@ class StreamCelery(Celery):
     def store(self) -> StateStore:
         """The state store the tasks write through (one Redis pool per process)."""
         return StateStore.from_settings(self.settings, connect(self.settings))
+
+
+def health_schedule(interval: float) -> dict[str, dict[str, Any]]:
+    """Every health check once per `interval` seconds; a check still queued a tick later is
+    dropped unrun (the next one is on its way)."""
+    return {
+        f"health-{check}": {"task": f"health.{check}", "schedule": interval,
+                            "options": {"expires": interval}}
+        for check in CHECKS
+    }
 
 
 def create_celery_app(settings: Settings) -> StreamCelery:
@@ -39,5 +51,8 @@ def create_celery_app(settings: Settings) -> StreamCelery:
             "socket_connect_timeout": settings.redis_timeout,
             "socket_timeout": max(settings.redis_timeout, 5.0),
         },
+        beat_schedule=health_schedule(settings.health_check_interval),
+        # Ticks at least once an interval, so the beat lease is renewed in time.
+        beat_max_loop_interval=settings.health_check_interval,
     )
     return app

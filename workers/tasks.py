@@ -10,7 +10,8 @@ import redis
 from celery import Task, shared_task
 
 from core.errors import StoreContention
-from core.store import StateStore, now_ms
+from core.store import StateStore
+from core.store.health import HealthChecks
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,6 @@ _RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 5,
 }
-WORKER_HEARTBEAT_TTL = 60
 
 
 def _store(task: Task) -> StateStore:
@@ -76,8 +76,32 @@ def post_chat(self: Task, command_id: str, author: str, message: str) -> int:
     return _store(self).post_chat(command_id, author, message).status
 
 
-@shared_task(name="health.check", **_RETRY)
-def health_check(self: Task) -> None:
-    """Periodic (celery beat): prove a worker consumes the queue, for /health."""
-    store = _store(self)
-    store.redis.set(store.keys.worker_heartbeat, now_ms(), ex=WORKER_HEARTBEAT_TTL)
+# Periodic checks: never retried (the next tick runs them again), and given up unrun when they
+# wait longer than a tick (beat sets `expires`), so an outage does not leave a burst behind.
+def _run_check(task: Task, check: str) -> dict[str, Any]:
+    checks = HealthChecks(_store(task))
+    result: dict[str, Any] = getattr(checks, _CHECK_METHODS[check])()
+    checks.record(check, result)
+    return result
+
+
+_CHECK_METHODS = {"render": "check_render", "preview_clients": "expire_preview_clients",
+                  "chat": "trim_chat"}
+
+
+@shared_task(name="health.render", bind=True)
+def check_render(self: Task) -> dict[str, Any]:
+    """Flag a stream that should be on air while no render instance reports."""
+    return _run_check(self, "render")
+
+
+@shared_task(name="health.preview_clients", bind=True)
+def expire_preview_clients(self: Task) -> dict[str, Any]:
+    """Drop preview registrations of preview processes that died."""
+    return _run_check(self, "preview_clients")
+
+
+@shared_task(name="health.chat", bind=True)
+def trim_chat(self: Task) -> dict[str, Any]:
+    """Keep the chat history within CHAT_HISTORY."""
+    return _run_check(self, "chat")

@@ -112,6 +112,20 @@ class LiveState:
         }
         self.redis.hset(self.keys.preview_clients, mapping=entries)
 
+    def expire_preview_clients(self) -> int:
+        """Remove registrations past their expiry (their preview process died without saying
+        goodbye); answers how many. Unreadable ones are quarantined as they are read."""
+        now = self._clock()
+        doomed = [client_id for client_id, client in self._hash_entries(
+                      self.keys.preview_clients, _client_schema)
+                  if client is not None and client["expiresAt"] <= now]
+        return self.redis.hdel(self.keys.preview_clients, *doomed) if doomed else 0
+
+    def mark_render_stale(self, message: str) -> None:
+        """Say in the telemetry that no render instance reports: no frames, `message` as the
+        error. The next report of a live render instance replaces it."""
+        self.write_telemetry({**self.telemetry(), "fps": 0.0, "error": message, "outputs": []})
+
     def forget_preview_client(self, client_id: str) -> None:
         """Remove a client that disconnected."""
         self.redis.hdel(self.keys.preview_clients, client_id)

@@ -259,6 +259,16 @@ class StateStore:
 
         return self._run(command_id, plan)
 
+    def trim_chat(self) -> int:
+        """Cut the chat history down to CHAT_HISTORY (posts trim as they go; this catches a
+        lowered limit and anything written around the store); answers how many went."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self.keys.chat)
+            pipe.ltrim(self.keys.chat, 0, self.chat_history - 1)
+            pipe.llen(self.keys.chat)
+            before, _, after = pipe.execute()
+        return int(before) - int(after)
+
     # ---- internals ---------------------------------------------------------------------
 
     def _change_layer(

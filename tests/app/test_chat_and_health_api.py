@@ -33,7 +33,7 @@ def test_health_reports_redis_broker_and_worker(client: FlaskClient, store: Stat
                                                 celery_worker: Process, app) -> None:
     store.redis.delete(store.keys.worker_heartbeat)
     # What beat sends every few seconds, sent now: the real worker must pick it up.
-    app.extensions["stream_manager"].celery.send_task("health.check")
+    app.extensions["stream_manager"].celery.send_task("health.chat")
     wait_until(lambda: client.get("/health").get_json()["checks"]["worker"]["ok"], 15,
                "heartbeat")
     body = client.get("/health").get_json()

@@ -6,8 +6,9 @@ import queue
 
 import redis
 
+from core.lease import Lease
 from render.commands import LeaseChanged
-from render.lease import Lease, LeaseKeeper
+from render.lease import LeaseKeeper
 from tests.support.processes import wait_until
 
 
