@@ -10,6 +10,8 @@ from app import ui
 from app.api import register_blueprints
 from app.auth import init_auth
 from app.errors import register_error_handlers
+from app.metrics import ApiMetrics
+from app.ratelimit import init_rate_limit
 from app.services import CommandBus, Services
 from core.config import Settings, load_settings
 from core.redis_client import connect
@@ -24,7 +26,8 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
                celery: Celery | None = None) -> Flask:
     """Build the API app; tests pass their own settings, Redis client or Celery app."""
     settings = settings or load_settings()
-    client = redis_client or connect(settings)
+    metrics = ApiMetrics()
+    client = redis_client or connect(settings, observe=metrics.observe_redis)
     blocking = connect(settings, read_timeout=settings.command_timeout + settings.redis_timeout)
     store = StateStore.from_settings(settings, client)
     celery = celery or create_celery_app(settings)
@@ -36,8 +39,10 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
         settings=settings, store=store, celery=celery,
         bus=CommandBus(store, celery, blocking, settings.command_timeout),
     )
+    metrics.instrument(app)
     register_error_handlers(app)
-    init_auth(app, settings.api_token)
+    init_auth(app, settings.api_token, settings.viewer_token)
+    init_rate_limit(app, settings)
     register_blueprints(app)
     app.register_blueprint(ui.blueprint)
     return app

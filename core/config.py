@@ -127,6 +127,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     if settings.preview_pong_timeout <= settings.preview_ping_interval:
         raise ConfigError("PREVIEW_PONG_TIMEOUT", "must be longer than PREVIEW_PING_INTERVAL")
+    if settings.viewer_token and not settings.api_token:
+        raise ConfigError("VIEWER_TOKEN", "needs API_TOKEN too (without it anyone may change "
+                          "anything, so a read-only token would mean nothing)")
     if settings.api_token and settings.viewer_token == settings.api_token:
         raise ConfigError("VIEWER_TOKEN", "must differ from API_TOKEN")
     return settings

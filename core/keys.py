@@ -79,6 +79,11 @@ class Keys:
         return f"{self.prefix}preview:frames:{quality}"
 
     @property
+    def rate_limits(self) -> str:
+        """Prefix of flask-limiter's counters (one per client and window, with a TTL)."""
+        return f"{self.prefix}ratelimit"
+
+    @property
     def celery(self) -> str:
         """Prefix the Celery broker puts before its own keys (queues, unacked messages)."""
         return f"{self.prefix}celery:"

@@ -1,12 +1,14 @@
-"""`python -m render`: the render worker process.
+"""`python -m render [--instance N]`: the render worker process.
 
 Reads the configuration (a bad variable stops it with the variable named), then composites
 and streams until SIGTERM or SIGINT, on which it closes the stream with a proper trailer and
-hands the render lease to a standby at once.
+hands the render lease to a standby at once. Instance N (0 by default) serves its metrics on
+RENDER_METRICS_PORT + N, so instances on one host do not fight over one port.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
@@ -16,17 +18,27 @@ from core.redis_client import connect
 from render.renderer import Renderer
 
 log = logging.getLogger("render")
+MAX_INSTANCES = 100
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run one render instance; the exit code is 2 for a configuration error."""
+    parser = argparse.ArgumentParser(prog="python -m render")
+    parser.add_argument("--instance", type=int, choices=range(MAX_INSTANCES), default=0,
+                        metavar="N", help="instance number on this host: metrics port offset")
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"render: configuration error: {exc}", file=sys.stderr)
         return 2
+    port = settings.render_metrics_port + args.instance
+    if port > 65535:
+        print(f"render: RENDER_METRICS_PORT + {args.instance} is past 65535", file=sys.stderr)
+        return 2
     configure_logging(settings)
     renderer = Renderer(settings, connect(settings))
+    renderer.metrics.serve(port)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)

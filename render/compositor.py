@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ class _Cached:
 class Compositor:
     """Composites stored layers into BGR frames of a fixed size; one thread owns it."""
 
-    def __init__(self, width: int, height: int, media_root: Path) -> None:
+    def __init__(self, width: int, height: int, media_root: Path,
+                 on_raster: Callable[[str, float], None] | None = None) -> None:
         self.width = width
         self.height = height
         self._renderers = build_renderers(width, height, media_root)
@@ -63,6 +65,8 @@ class Compositor:
         self._errors: dict[str, str] = {}
         self._raster_seconds: dict[str, float] = {}
         self._raster_counts: dict[str, int] = {}
+        # Told the layer type and seconds of every rasterisation (the render metrics).
+        self._on_raster = on_raster
         self._frame: np.ndarray | None = None
         self._placed: list[Placed] = []
         # The bottom layers that stayed put, already composited; never handed out.
@@ -76,7 +80,7 @@ class Compositor:
 
     @property
     def raster_seconds(self) -> dict[str, float]:
-        """Layer type -> seconds the last rasterisation of a layer of that type took."""
+        """Layer id -> seconds its last rasterisation took, for the layers that exist."""
         return dict(self._raster_seconds)
 
     @property
@@ -122,9 +126,11 @@ class Compositor:
         if cached is None or cached.key != key:
             started = time.perf_counter()
             tile, error = self._rasterise(renderer, layer, frame)
-            kind = layer["type"]
-            self._raster_seconds[kind] = time.perf_counter() - started
+            kind, seconds = layer["type"], time.perf_counter() - started
+            self._raster_seconds[layer["id"]] = seconds
             self._raster_counts[kind] = self._raster_counts.get(kind, 0) + 1
+            if self._on_raster is not None:
+                self._on_raster(kind, seconds)
             cached = self._tiles[layer["id"]] = _Cached(key, tile, error)
         return cached
 
@@ -151,6 +157,7 @@ class Compositor:
         stale = self._tiles.keys() - {layer["id"] for layer in layers}
         for layer_id in stale:
             del self._tiles[layer_id]
+            self._raster_seconds.pop(layer_id, None)
 
     def _render(self, placed: list[Placed]) -> np.ndarray:
         """The frame for `placed`: the previous one if identical, else recomposited."""

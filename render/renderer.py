@@ -32,6 +32,7 @@ from render.commands import Command, LeaseChanged, SceneEvent, Snapshot
 from render.compositor import Compositor
 from render.feed import BLOCK_MS, FeedFollower
 from render.lease import TTL_SECONDS, LeaseKeeper
+from render.metrics import RenderMetrics, RenderView
 from render.pipeline import Pipeline, targets_for
 from render.preview import PreviewPublisher
 from render.reporter import Reporter
@@ -60,8 +61,10 @@ class Renderer:
         self.store = StateStore.from_settings(settings, client)
         self.commands: queue.Queue[Command] = queue.Queue()
         self.scene = Scene()
+        self.metrics = RenderMetrics()
+        self.metrics.watch(self._metrics_view)
         self.compositor = Compositor(settings.output_width, settings.output_height,
-                                     settings.media_root)
+                                     settings.media_root, on_raster=self.metrics.observe_raster)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
         self._feed = FeedFollower(StateStore.from_settings(settings, feed_client), self.commands)
         self.lease = LeaseKeeper(
@@ -161,12 +164,15 @@ class Renderer:
         fps = self.settings.render_fps if self._pipeline else self.settings.preview_fps
         if self._clock is None or self._clock.fps != fps:
             self._clock = FrameClock(fps)
+        dropped = self._clock.dropped
         slot = self._clock.next_slot()
         started = time.perf_counter()
         frame = self._compose()
         if self._pipeline is not None:
             self._pipeline.send(frame, slot)
-            self._stats.record(time.perf_counter() - started, self._clock.dropped)
+            seconds = time.perf_counter() - started
+            self._stats.record(seconds, self._clock.dropped)
+            self.metrics.observe_frame(seconds, self._clock.dropped - dropped)
         now = time.monotonic()
         if self.preview.due(now):
             self.preview.offer(frame, now)
@@ -179,6 +185,7 @@ class Renderer:
         except Exception:
             # A bug in one layer must not end a 24/7 stream: keep the last good frame.
             log.exception("compositing failed; repeating the previous frame")
+            self.metrics.observe_repeat()
             frame = self._frame if self._frame is not None else self._black()
         self._frame = frame
         errors = self.compositor.errors
@@ -214,7 +221,16 @@ class Renderer:
         except redis.RedisError as exc:
             log.warning("could not release the render lease (%s); it expires by itself", exc)
 
-    # ---- reports (called from the reporter thread) ----------------------------------------
+    # ---- reports (called from the reporter thread and metrics scrapes) ----------------------
+
+    def _metrics_view(self) -> RenderView:
+        pipeline = self._pipeline
+        return RenderView(
+            active=self._held, streaming=pipeline is not None,
+            fps=self._stats.window.fps if pipeline is not None else 0.0,
+            target_fps=self.settings.render_fps,
+            outputs=pipeline.outputs() if pipeline is not None else [],
+            raster_seconds=self.compositor.raster_seconds)
 
     def _role(self) -> str:
         return "active" if self._held else "standby"

@@ -1,6 +1,7 @@
 """The WebSocket preview process: fan-out of the render worker's JPEG frames to browsers.
 
-`create_preview_app` builds a Flask app serving `/preview` (flask-sock) and `/health`. It
+`create_preview_app` builds a Flask app serving `/preview` (flask-sock), `/health` and
+`/metrics`. It
 starts its threads (the frame hub's listeners on demand, the roster and the state feed) in the
 process that calls it, so gunicorn must build it in each worker (no --preload). Run it with
 threads: every client holds one of gunicorn's threads for as long as it is connected.
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 from flask_sock import Sock
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.errors import register_error_handlers
 from app.preview.feed import BLOCK_MS, StateFeed
 from app.preview.handshake import DEFAULT_QUALITY, refuse_handshake
 from app.preview.hub import FrameHub
+from app.preview.metrics import PreviewMetrics
 from app.preview.roster import Roster
 from app.preview.session import PreviewContext, PreviewSession
 from core.config import Settings, load_settings
@@ -34,10 +37,12 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
     hub = FrameHub(connect(settings, binary=True), store.keys)
     roster = Roster(store.live, settings.preview_pong_timeout)
     feed = StateFeed(feed_store, settings.render_fps, roster)
+    metrics = PreviewMetrics(roster.counts)
     context = PreviewContext(
         hub=hub, roster=roster, output_size=(settings.output_width, settings.output_height),
         fps=settings.preview_fps, ping_interval=settings.preview_ping_interval,
-        pong_timeout=settings.preview_pong_timeout, initial_state=lambda: feed.state)
+        pong_timeout=settings.preview_pong_timeout, initial_state=lambda: feed.state,
+        metrics=metrics)
 
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -63,6 +68,11 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
         """200 while Redis answers (503 otherwise), with the clients per quality."""
         store.redis.ping()
         return jsonify({"status": "ok", "clients": roster.counts()})
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        """Prometheus text: clients by quality, frames sent and skipped."""
+        return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
 
     roster.start()
     feed.start()

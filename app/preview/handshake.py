@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
 from flask import Request, Response
 
 from app.errors import error_response
+from app.tokens import bearer_role
 from core.config import Settings
 from core.schemas.preview import QUALITIES
 from core.store import LiveState
@@ -44,10 +44,10 @@ def refuse_handshake(request: Request, settings: Settings, live: LiveState) -> R
         return error_response(403, "forbidden", "this Origin may not open the preview",
                               fields={"Origin": f"{origin[:100]} is not allowed "
                                                 "(PREVIEW_ORIGINS)"})
-    if settings.api_token and not _authorized(request, settings.api_token, live):
+    if settings.api_token and not _authorized(request, settings, live):
         return error_response(401, "unauthorized",
-                              "send Authorization: Bearer <API_TOKEN> or ?ticket= from "
-                              "POST /preview/ticket (single use)",
+                              "send Authorization: Bearer <API_TOKEN or VIEWER_TOKEN> or "
+                              "?ticket= from POST /preview/ticket (single use)",
                               fields={"ticket": "missing, unknown, expired or already used"})
     return None
 
@@ -66,10 +66,10 @@ def origin_allowed(origin: str, host: str, settings: Settings) -> bool:
     return given[1] == hostname and given[2] in (settings.port, port)
 
 
-def _authorized(request: Request, api_token: str, live: LiveState) -> bool:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                          api_token.encode()):
+def _authorized(request: Request, settings: Settings, live: LiveState) -> bool:
+    """The operator's or a viewer's token, or a ticket either of them got."""
+    if bearer_role(request.headers.get("Authorization", ""), settings.api_token,
+                   settings.viewer_token) is not None:
         return True
     ticket = request.args.get("ticket", "")
     # Tickets are short URL-safe tokens; anything else is not worth a Redis round trip.

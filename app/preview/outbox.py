@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 MAX_MESSAGES = 256
 
@@ -19,7 +20,8 @@ MAX_MESSAGES = 256
 class Outbox:
     """One client's pending messages, latest state and latest frame."""
 
-    def __init__(self, quality: str, max_messages: int = MAX_MESSAGES) -> None:
+    def __init__(self, quality: str, max_messages: int = MAX_MESSAGES,
+                 on_skip: Callable[[str], None] | None = None) -> None:
         self._ready = threading.Condition()
         self._messages: deque[str] = deque()
         self._max_messages = max_messages
@@ -27,6 +29,7 @@ class Outbox:
         self._frame: bytes | None = None
         self._quality = quality
         self.skipped = 0
+        self._on_skip = on_skip  # told the quality of each skipped frame (metrics)
         self.overflowed = False
         self.closed = False
 
@@ -61,6 +64,8 @@ class Outbox:
                 return
             if self._frame is not None:
                 self.skipped += 1
+                if self._on_skip is not None:
+                    self._on_skip(quality)
             self._frame = jpeg
             self._ready.notify()
 

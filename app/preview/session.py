@@ -25,6 +25,7 @@ from wsproto.utilities import LocalProtocolError
 
 from app.preview.feed import message
 from app.preview.hub import FrameHub
+from app.preview.metrics import PreviewMetrics
 from app.preview.outbox import Outbox
 from app.preview.roster import Roster
 from core.preview_frames import preview_size
@@ -67,6 +68,7 @@ class PreviewContext:
     ping_interval: float
     pong_timeout: float
     initial_state: Callable[[], str | None]  # the last streamState message, if any
+    metrics: PreviewMetrics
 
 
 class _SerialSocket:
@@ -95,7 +97,7 @@ class PreviewSession:
 
     def __init__(self, ws: Server, context: PreviewContext, quality: str) -> None:
         self.client_id = uuid.uuid4().hex
-        self.outbox = Outbox(quality)
+        self.outbox = Outbox(quality, on_skip=context.metrics.frame_skipped)
         self._ws = ws
         self._context = context
         self._write_lock = threading.RLock()
@@ -177,6 +179,8 @@ class PreviewSession:
     def _send(self, item: str | bytes) -> None:
         with self._write_lock:
             self._ws.send(item)
+        if isinstance(item, bytes):
+            self._context.metrics.frame_sent(self.quality)
 
     def _receive(self) -> None:
         """Handle client messages until the connection ends; then wake the sender."""

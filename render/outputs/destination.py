@@ -74,13 +74,15 @@ class Destination:
             log.exception("%s: could not queue a packet", self.name)
 
     def status(self) -> dict:
-        """name, state, error (redacted), counters and, for a recording, the current file."""
+        """name, state, error (redacted), counters, packets waiting and, for a recording, the
+        current file."""
         with self._lock:
             return {
                 "name": self.name, "state": self._state, "error": self._error,
                 "packets_sent": self._done["packets"] + self._current["packets"],
                 "bytes_sent": self._done["bytes"] + self._current["bytes"],
-                "packets_dropped": self._queue.dropped, "reconnects": self._reconnects,
+                "packets_dropped": self._queue.dropped, "packets_queued": len(self._queue),
+                "reconnects": self._reconnects,
                 "file": self._file,
             }
 

@@ -155,7 +155,7 @@ def test_moving_a_layer_reuses_its_tile(compositor: Compositor) -> None:
     frame = compositor.compose(layers, [], 0.0)
     assert frame[60, 50].tolist() == WHITE and frame[0, 0].tolist() == BLACK
     assert compositor.raster_counts == {"color": 1}
-    assert set(compositor.raster_seconds) == {"color"}
+    assert set(compositor.raster_seconds) == {layers[0]["id"]}
     layers[0]["opacity"] = 0.5
     compositor.compose(layers, [], 0.0)
     assert compositor.raster_counts == {"color": 2}

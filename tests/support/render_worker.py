@@ -11,7 +11,7 @@ from pathlib import Path
 import redis
 
 from core.keys import Keys
-from tests.support.processes import Process, wait_until
+from tests.support.processes import Process, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,14 +23,22 @@ class RenderWorkers:
         self.base_env = base_env
         self.workdir = workdir
         self.started: list[Process] = []
+        self._metrics_ports: list[int] = []
 
     def start(self, **overrides: str) -> Process:
-        """One more instance; `overrides` are environment variables (e.g. RTMP_URL)."""
-        env = {**os.environ, **self.base_env, "STATE_UPDATE_DEBOUNCE": "0.5", **overrides}
+        """One more instance, with metrics on a free port; `overrides` are environment
+        variables (e.g. RTMP_URL)."""
+        env = {**os.environ, **self.base_env, "STATE_UPDATE_DEBOUNCE": "0.5",
+               "RENDER_METRICS_PORT": str(free_port()), **overrides}
         log = self.workdir / f"render-{len(self.started)}.log"
         process = Process([sys.executable, "-m", "render"], log, env=env, cwd=ROOT).start()
         self.started.append(process)
+        self._metrics_ports.append(int(env["RENDER_METRICS_PORT"]))
         return process
+
+    def metrics_url(self, process: Process) -> str:
+        """Where `process` serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self._metrics_ports[self.started.index(process)]}/metrics"
 
     def holder(self, client: redis.Redis, prefix: str) -> str | None:
         """The instance id holding the render lease (host-pid-random)."""

@@ -35,6 +35,8 @@ def supervisord_argv(program: str, command: str, environment: Mapping[str, str])
             return "%"
         if name == "program_name":
             return program
+        if name == "process_num":
+            return "0"  # the first of numprocs; compose runs each replica as instance 0
         if not name.startswith("ENV_"):
             raise ValueError(f"[program:{program}] uses %({name})s, which compose cannot "
                              "reproduce")

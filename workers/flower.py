@@ -1,0 +1,55 @@
+"""`python -m workers.flower`: Flower, the Celery task monitor, always behind basic auth.
+
+Flower reads FLOWER_PORT and FLOWER_BASIC_AUTH from the environment itself, and would run open
+to anyone without the latter. So this launcher checks the settings first and, when
+FLOWER_BASIC_AUTH is unset, makes a random password once and keeps it in
+$DATA_DIR/run/flower-credentials (readable by its owner only), logging where it is. Then it
+becomes `celery -A workers flower`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from core.config import ConfigError, load_settings
+
+CREDENTIALS_FILE = Path("run") / "flower-credentials"
+USER = "admin"
+
+
+def stored_credentials(data_dir: Path) -> tuple[str, Path]:
+    """The `user:password` kept under `data_dir`, made on first use; and the file's path."""
+    path = data_dir / CREDENTIALS_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(f"{USER}:{secrets.token_urlsafe(18)}\n")
+    return path.read_text().strip(), path
+
+
+def main() -> int:
+    """Exec Flower with basic auth always on; exit 2 on a configuration error."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"flower: configuration error: {exc}", file=sys.stderr)
+        return 2
+    auth = settings.flower_basic_auth
+    if not auth:
+        auth, path = stored_credentials(Path(os.environ.get("DATA_DIR", "var")))
+        print(f"flower: FLOWER_BASIC_AUTH is not set; user {USER!r}, password in {path}",
+              file=sys.stderr, flush=True)
+    env = {**os.environ, "FLOWER_BASIC_AUTH": auth, "FLOWER_PORT": str(settings.flower_port)}
+    argv = [sys.executable, "-m", "celery", "-A", "workers", "flower",
+            # A worker gone for ten minutes is gone: keep the list to the living.
+            "--purge_offline_workers=600"]
+    os.execve(sys.executable, argv, env)
+    return 0  # not reached: execve replaces this process
+
+
+if __name__ == "__main__":
+    sys.exit(main())
