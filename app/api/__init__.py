@@ -2,10 +2,11 @@
 
 from flask import Flask
 
+from app import openapi
 from app.api import chat, commands, health, layers, media, preview, stream
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount every API blueprint."""
-    for module in (stream, layers, chat, media, health, commands, preview):
+    """Mount every API blueprint, and the OpenAPI document describing them."""
+    for module in (stream, layers, chat, media, health, commands, preview, openapi):
         app.register_blueprint(module.blueprint)

@@ -8,7 +8,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+COLOR_PATTERN = r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+_COLOR = re.compile(COLOR_PATTERN)
 EPOCH_MS_MAX = 10**14
 
 
@@ -61,7 +62,8 @@ class Color(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         color = super()._deserialize(value, attr, data, **kwargs)
-        if not _COLOR.match(color):
+        # fullmatch: with match, `$` would also accept a trailing newline.
+        if not _COLOR.fullmatch(color):
             raise ValidationError("must be a colour like #rrggbb or #rrggbbaa")
         return color.lower()
 

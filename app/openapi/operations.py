@@ -1,0 +1,156 @@
+"""What each API endpoint takes and answers, beyond what its Flask rule and docstring say.
+
+Keyed by Flask endpoint name. Paths, methods, summaries and descriptions come from the app
+itself (app.openapi.spec); bodies are marshmallow schemas, turned into JSON Schema by apispec.
+An endpoint missing here stops the document from being built, so no route goes undocumented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema
+
+from core.schemas import (
+    ChatInputSchema,
+    ChatMessageSchema,
+    LayerInputSchema,
+    LayerPatchSchema,
+    LayerSchema,
+    PreviewClientSchema,
+    ReorderSchema,
+    StreamStatusSchema,
+    VisibilitySchema,
+)
+from core.schemas.api import (
+    CommandStatusSchema,
+    EmptySchema,
+    HealthSchema,
+    LayerReadSchema,
+    MediaItemSchema,
+    MediaUploadSchema,
+    PendingSchema,
+    TicketSchema,
+)
+
+JSON = "application/json"
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+ETAG = {"description": "the resource's version, quoted (send it back as If-Match)",
+        "required": True, "schema": {"type": "string", "pattern": r'^"[0-9]+"$'}}
+LOCATION = {"description": "where the new resource (or the pending command) can be read",
+            "required": True, "schema": {"type": "string"}}
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body: its schema and media type; optional bodies may be left out."""
+
+    schema: Schema | type[Schema]
+    media_type: str = JSON
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One endpoint: request body, extra parameters, own responses and the error responses
+    (component names) that apply to it. `open` endpoints need no token."""
+
+    responses: dict[int, dict[str, Any]]
+    errors: tuple[str, ...] = ()
+    body: Body | None = None
+    parameters: tuple[str | dict[str, Any], ...] = ()
+    open: bool = False
+    pending: bool = False  # may answer 202 when its command is slow
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def json_response(description: str, schema: Any, **headers: dict[str, Any]) -> dict[str, Any]:
+    """A JSON response with `schema` (a marshmallow schema, or a JSON Schema dict)."""
+    response: dict[str, Any] = {"description": description,
+                                "content": {JSON: {"schema": schema}}}
+    if headers:
+        response["headers"] = {name.replace("_", "-"): value for name, value in headers.items()}
+    return response
+
+
+_NO_BODY = Body(EmptySchema, required=False)
+_STATUS = json_response("the stream status", StreamStatusSchema, ETag=ETAG)
+_LAYER = json_response("the layer", LayerSchema, ETag=ETAG)
+_INPUT = ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType")
+_CHANGE = ("BadRequest", "NotFound", "VersionConflict", "PayloadTooLarge",
+           "UnsupportedMediaType")
+
+
+def _control(conflict: bool) -> Operation:
+    return Operation({200: _STATUS}, _INPUT + (("Conflict",) if conflict else ()), _NO_BODY,
+                     pending=True)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "stream.status": Operation({200: _STATUS}),
+    "stream.start": _control(conflict=False),
+    "stream.stop": _control(conflict=False),
+    "stream.pause": _control(conflict=True),
+    "stream.resume": _control(conflict=True),
+    "layers.list_layers": Operation(
+        {200: json_response("every layer, bottom first", LayerReadSchema(many=True))}),
+    "layers.create_layer": Operation(
+        {201: json_response("the new layer", LayerSchema, ETag=ETAG, Location=LOCATION)},
+        _INPUT + ("LimitExceeded",), Body(LayerInputSchema), pending=True),
+    "layers.get_layer": Operation(
+        {200: json_response("the layer", LayerReadSchema, ETag=ETAG)}, ("NotFound",),
+        parameters=("layer_id",)),
+    "layers.update_layer": Operation(
+        {200: _LAYER}, _CHANGE, Body(LayerPatchSchema(partial=True)),
+        parameters=("layer_id", "IfMatch"), pending=True),
+    "layers.delete_layer": Operation(
+        {204: {"description": "deleted"}}, ("BadRequest", "NotFound", "VersionConflict"),
+        parameters=("layer_id", "IfMatch"), pending=True),
+    "layers.set_visibility": Operation(
+        {200: _LAYER}, _CHANGE, Body(VisibilitySchema), parameters=("layer_id", "IfMatch"),
+        pending=True),
+    "layers.reorder_layers": Operation(
+        {200: json_response("every layer in its new order", LayerSchema(many=True))},
+        _INPUT + ("Conflict",), Body(ReorderSchema), pending=True),
+    "chat.list_chat": Operation(
+        {200: json_response("the latest messages, oldest first", ChatMessageSchema(many=True))},
+        ("BadRequest",), parameters=("limit",)),
+    "chat.post_chat": Operation(
+        {201: json_response("the stored message", ChatMessageSchema)}, _INPUT,
+        Body(ChatInputSchema), pending=True),
+    "media.list_media": Operation(
+        {200: json_response("the media library", MediaItemSchema(many=True))}),
+    "media.get_media": Operation(
+        {200: {"description": "the image file",
+               "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                           for kind in IMAGE_TYPES}}},
+        ("NotFound",), parameters=("name",)),
+    "media.upload_media": Operation(
+        {201: json_response("the stored image", MediaItemSchema)},
+        _INPUT + ("Conflict",), Body(MediaUploadSchema, "multipart/form-data")),
+    "health.health": Operation(
+        {200: json_response("Redis answers; status ok, or degraded without a live worker or "
+                            "render worker", HealthSchema),
+         503: json_response("Redis is unreachable (status down)", HealthSchema)},
+        open=True),
+    "commands.command_status": Operation(
+        {200: json_response("done: the command's HTTP status and body", CommandStatusSchema),
+         202: json_response("still pending", CommandStatusSchema)},
+        ("NotFound",), parameters=("command_id",)),
+    "preview.list_clients": Operation(
+        {200: json_response("connected preview clients", PreviewClientSchema(many=True))}),
+    "preview.issue_ticket": Operation(
+        {201: json_response("a single-use ticket", TicketSchema,
+                            Cache_Control={"schema": {"type": "string"}, "required": True})},
+        _INPUT, _NO_BODY),
+    "openapi.spec": Operation(
+        {200: json_response("this document", {"type": "object"})}, open=True),
+    "openapi.docs": Operation(
+        {200: {"description": "this document as a web page",
+               "content": {"text/html": {"schema": {"type": "string"}}}}}, open=True),
+}
+
+PENDING = json_response("the command was queued but had not finished in COMMAND_TIMEOUT; "
+                        "follow it at Location", PendingSchema, Location=LOCATION)

@@ -1,0 +1,195 @@
+"""Response and form bodies of the HTTP API that no store record describes: error bodies, a
+pending command, health, media items, preview tickets, the media upload form.
+
+Strings the server makes up are plain `fields.String`; `Text` (no NUL) is for what clients send.
+
+They are what the OpenAPI document is generated from (app/openapi), so each one must match what
+the views answer; the schemathesis test holds them to it.
+"""
+
+from __future__ import annotations
+
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
+from core.schemas.layers import LayerSchema
+
+# Command ids are uuid4 hex; the path rule (app.http.resource_id) accepts a little more.
+COMMAND_ID = validate.Length(1, 64)
+MEDIA_FORMATS = ("PNG", "JPEG", "WEBP")
+# A plain file name core.media.check_source accepts (upload names have no folder part).
+UPLOAD_NAME = (r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,94}"
+               r"\.([pP][nN][gG]|[jJ][pP][eE]?[gG]|[wW][eE][bB][pP])$")
+
+
+class EmptySchema(Schema):
+    """No fields: an action that takes no input accepts no body or `{}`."""
+
+
+class ErrorSchema(Schema):
+    """Every error: a code, a message and, when fields are to blame, one message per field
+    (`transform.x`, `content.color`, `If-Match`, `Content-Type`, ...)."""
+
+    error = fields.String(required=True, metadata={
+        "description": "a stable code: validation_error, not_found, conflict, ..."})
+    message = fields.String(required=True)
+    # `fields` would shadow Schema.fields, so the attribute has another name.
+    field_messages = fields.Dict(
+        keys=fields.String(), values=fields.String(), data_key="fields",
+        metadata={"description": "field name -> what is wrong with it"})
+
+
+class VersionConflictSchema(ErrorSchema):
+    """412: If-Match named a version that is no longer current; `current` is the layer now."""
+
+    current = fields.Nested(LayerSchema, required=True)
+
+
+class RateLimitedSchema(ErrorSchema):
+    """429: over RATE_LIMIT; `limit` is the limit passed, such as "100 per 1 minute"."""
+
+    limit = fields.String(required=True)
+
+
+class PendingSchema(Schema):
+    """202: the command was queued but its worker had not finished within COMMAND_TIMEOUT."""
+
+    taskId = fields.String(required=True, validate=COMMAND_ID)
+    status = fields.String(required=True, validate=validate.OneOf(("pending",)))
+    statusUrl = fields.String(metadata={
+        "description": "where to follow it (GET /stream/commands/<id>); absent when that is "
+                       "the address asked"})
+
+
+class CommandStatusSchema(Schema):
+    """`GET /stream/commands/<id>`: pending (202), or done with the HTTP status and body the
+    command would have answered with."""
+
+    taskId = fields.String(required=True, validate=COMMAND_ID)
+    status = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+    httpStatus = Integer(validate=validate.Range(100, 599))
+    result = fields.Raw(allow_none=True,
+                        metadata={"description": "the body: a layer, a list, an error, or null "
+                                                 "for 204"})
+
+
+class RedisCheckSchema(Schema):
+    """Redis answers PING (with its latency), or the error."""
+
+    ok = Boolean(required=True)
+    latencyMs = Number()
+    error = fields.String()
+
+
+class BrokerCheckSchema(Schema):
+    """The depth of the Celery queues (the broker is the same Redis)."""
+
+    ok = Boolean(required=True)
+    queue = fields.String()
+    queueDepth = Integer(validate=validate.Range(0))
+    queues = fields.Dict(keys=fields.String(), values=Integer(validate=validate.Range(0)))
+    error = fields.String()
+
+
+class WorkerCheckSchema(Schema):
+    """A Celery worker ran a periodic check recently (its heartbeat)."""
+
+    ok = Boolean(required=True)
+    lastSeenSecondsAgo = Number(allow_none=True)
+
+
+class BeatCheckSchema(Schema):
+    """A celery beat holds the scheduler lease."""
+
+    ok = Boolean(required=True)
+    scheduler = fields.String(allow_none=True)
+
+
+class RenderCheckSchema(Schema):
+    """A render worker holds the lease and beats; standbys are counted."""
+
+    ok = Boolean(required=True)
+    active = fields.String(allow_none=True)
+    standby = Integer(validate=validate.Range(0))
+    lastSeenSecondsAgo = Number(allow_none=True)
+
+
+class HealthChecksSchema(Schema):
+    """One entry per dependency; only redis and broker when Redis is down."""
+
+    redis = fields.Nested(RedisCheckSchema, required=True)
+    broker = fields.Nested(BrokerCheckSchema, required=True)
+    worker = fields.Nested(WorkerCheckSchema)
+    beat = fields.Nested(BeatCheckSchema)
+    render = fields.Nested(RenderCheckSchema)
+
+
+class LastCheckSchema(Schema):
+    """The periodic health checks' latest results (null for one that never ran)."""
+
+    ok = Boolean(required=True)
+    secondsAgo = Number(allow_none=True)
+    results = fields.Dict(keys=fields.String(), values=fields.Dict(allow_none=True),
+                          metadata={"description": "check name -> its last result (with "
+                                                   "`ok` and `at`, epoch ms) or null"})
+
+
+class HealthSchema(Schema):
+    """`GET /health`: ok, degraded (a part is missing) or down (503, Redis unreachable)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "degraded", "down")))
+    checks = fields.Nested(HealthChecksSchema, required=True)
+    lastCheck = fields.Nested(LastCheckSchema)
+    error = fields.String(metadata={"description": "with status down: unavailable"})
+    message = fields.String()
+
+
+class MediaItemSchema(Schema):
+    """One image of the media library."""
+
+    name = fields.String(required=True, metadata={"description": "path under MEDIA_ROOT"})
+    size = Integer(required=True, validate=validate.Range(0), metadata={"description": "bytes"})
+    width = Integer(required=True, validate=validate.Range(1))
+    height = Integer(required=True, validate=validate.Range(1))
+    format = fields.String(required=True, validate=validate.OneOf(MEDIA_FORMATS))
+    modifiedAt = epoch_ms(required=True)
+
+
+class MediaUploadSchema(Schema):
+    """`POST /media` (multipart/form-data). The views read the form themselves; this describes
+    it for the OpenAPI document."""
+
+    class Meta:
+        # The form may carry other parts; only these are read.
+        unknown = INCLUDE
+
+    file = fields.Raw(required=True, metadata={
+        "type": "string", "format": "binary",
+        "description": "a PNG, JPEG or WebP whose content matches its name's extension"})
+    name = Text(validate=validate.Regexp(UPLOAD_NAME), metadata={
+        "description": "file name to store it under (default: the upload's file name); "
+                       "letters, digits, space and . _ -, ending in .png, .jpg, .jpeg or .webp "
+                       "to match the content"})
+    overwrite = Text(validate=validate.OneOf(("true", "false")), metadata={
+        "description": "replace an existing file of that name (default false: 409)"})
+
+
+class TicketSchema(Schema):
+    """`POST /preview/ticket`: a single-use ticket for the preview handshake."""
+
+    ticket = fields.String(required=True, validate=validate.Length(1, 128))
+    expiresIn = Integer(required=True, metadata={"description": "seconds"})
+
+
+class LayerReadSchema(LayerSchema):
+    """A layer as reads answer it: with the render worker's problem with it, or null."""
+
+    error = fields.String(required=True, allow_none=True, metadata={
+        "description": "the render worker's problem with this layer (such as a missing image)"})
+
+
+__all__ = [
+    "CommandStatusSchema", "EmptySchema", "ErrorSchema", "HealthSchema", "LayerReadSchema",
+    "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema", "TicketSchema",
+    "VersionConflictSchema",
+]
