@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 # browser). The benchmarks also need ffmpeg and the DejaVu font for their FFmpeg peer.
 RTMP_MODULE := /usr/lib/nginx/modules/ngx_rtmp_module.so
 TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-rtmp \
-	/usr/bin/chromium:chromium
+	/usr/bin/chromium:chromium /usr/bin/promtool:prometheus
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
@@ -47,12 +47,17 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Install a Debian package only when its command (or file) is missing (needs root or sudo).
+# The tests start their own servers, so the packages' daemons must not start: prometheus's would
+# take port 9090 (METRICS_PORT). Where the machine has no policy-rc.d, one that denies every
+# start (exit 101, honoured by invoke-rc.d and deb-systemd-invoke) is in place during the install.
 define need_debs
 	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 		{ command -v $$cmd || [ -e $$cmd ]; } >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); policy=/usr/sbin/policy-rc.d; \
+		if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' | $$SUDO tee $$policy >/dev/null && \
+			$$SUDO chmod 755 $$policy && trap "$$SUDO rm -f $$policy" EXIT && trap 'exit 130' INT TERM; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 endef
