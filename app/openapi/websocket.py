@@ -40,7 +40,8 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
         "query": {
             "quality": {"enum": list(QUALITIES), "default": DEFAULT_QUALITY,
                         "frameSizes": sizes},
-            "ticket": {"description": "a single-use ticket from POST /preview/ticket, valid "
+            "ticket": {"description": "a single-use ticket from POST /preview/ticket (the "
+                                      "operator's or the viewer's token may ask), valid "
                                       f"{TICKET_TTL_SECONDS} s (browsers cannot set headers)"},
         },
         "handshake": _handshake(),
@@ -64,7 +65,8 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
         "registry": "connected clients are listed by GET /stream/preview/clients; an entry of "
                     f"a preview process that died expires after {REGISTRY_TTL_MS // 1000} s",
         "health": f"GET /health on port {settings.ws_port}: 200 {{\"status\": \"ok\", "
-                  "\"clients\": {quality: count}}, 503 when Redis is down",
+                  "\"clients\": {quality: count}}, 503 when Redis is down; GET /metrics "
+                  "there: Prometheus text",
     }
 
 
@@ -77,8 +79,8 @@ def _handshake() -> list[dict[str, Any]]:
          "when": "an Origin header that is not allowed (PREVIEW_ORIGINS, or by default the "
                  "API's own origin and the preview's own); clients sending no Origin pass"},
         {"status": 401, "error": "unauthorized",
-         "when": "API_TOKEN is set and neither `Authorization: Bearer <API_TOKEN>` nor a valid "
-                 "`?ticket=` was given"},
+         "when": "API_TOKEN is set and neither `Authorization: Bearer <API_TOKEN or "
+                 "VIEWER_TOKEN>` nor a valid `?ticket=` was given"},
     ]
 
 

@@ -33,7 +33,7 @@ class ErrorSchema(Schema):
     error = fields.String(required=True, metadata={
         "description": "a stable code: validation_error, not_found, conflict, ..."})
     message = fields.String(required=True)
-    # `fields` would shadow Schema.fields, so the attribute has another name.
+    # Named otherwise in Python so that `fields` in this class body stays the marshmallow module.
     field_messages = fields.Dict(
         keys=fields.String(), values=fields.String(), data_key="fields",
         metadata={"description": "field name -> what is wrong with it"})

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
 import requests
 import schemathesis
@@ -32,6 +33,7 @@ from app.preview import MAX_CLIENT_MESSAGE_BYTES
 from app.preview.session import CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA
 from core.config import Settings
 from tests.support.api_server import ApiServer
+from tests.support.preview import PreviewClient, PreviewServer
 from tests.support.processes import free_port
 
 TOKEN = "openapi-test-token"
@@ -121,6 +123,28 @@ def test_the_websocket_protocol_is_documented_alongside(token_app: Flask) -> Non
                                      "1009"}
     assert str(MAX_CLIENT_MESSAGE_BYTES) in ws["closeCodes"]["1009"]
     assert {h["status"] for h in ws["handshake"]} == {400, 401, 403, 426}
+
+
+def test_the_preview_speaks_as_documented(token_app: Flask, base_env: dict[str, str],
+                                          redis_client, tmp_path: Path) -> None:
+    document = _document(token_app)
+    ws = document["x-websocket"]
+    payloads = {message["type"]: message["payload"] for message in ws["serverMessages"]}
+    server = PreviewServer(base_env, tmp_path).start()
+    try:
+        client = PreviewClient(server.url(quality="low"))
+        try:
+            received = [client.wait_for("hello"), client.wait_for("streamState")]
+        finally:
+            client.close()
+    finally:
+        server.stop()
+    for message in received:
+        # jsonschema_rs comes with schemathesis; the payloads may $ref the API's schemas.
+        schema = {**payloads[message["type"]], "components": document["components"]}
+        jsonschema_rs.validator_for(schema).validate(message["payload"])
+    hello = received[0]["payload"]
+    assert f"{hello['width']}x{hello['height']}" == ws["query"]["quality"]["frameSizes"]["low"]
 
 
 def test_the_document_and_docs_page_are_open_and_self_contained(token_app: Flask) -> None:
