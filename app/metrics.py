@@ -38,7 +38,7 @@ class ApiMetrics:
     """The API's own metrics, in a registry of their own (tests build many apps)."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self._redis_commands = Histogram(
             f"{PREFIX}_api_redis_command_duration_seconds",
             "Round trip of each Redis command (or pipeline) an API worker sent",

@@ -44,7 +44,7 @@ class RenderMetrics:
     """The registry of one render instance and the figures the render thread observes."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self._frame_seconds = Histogram(
             f"{PREFIX}_frame_seconds", "Compositing plus encoding time of each streamed frame",
             buckets=FRAME_BUCKETS, registry=self.registry)

@@ -62,7 +62,6 @@ class Renderer:
         self.commands: queue.Queue[Command] = queue.Queue()
         self.scene = Scene()
         self.metrics = RenderMetrics()
-        self.metrics.watch(self._metrics_view)
         self.compositor = Compositor(settings.output_width, settings.output_height,
                                      settings.media_root, on_raster=self.metrics.observe_raster)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
@@ -84,6 +83,7 @@ class Renderer:
         # Written by the render thread, read whole by the reporter thread.
         self._layer_errors: dict[str, str] = {}
         self._layer_problems: list[str] = []
+        self.metrics.watch(self._metrics_view)
 
     # ---- lifecycle ------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ class PreviewMetrics:
     """Frames sent and skipped, by quality, and clients counted at scrape time."""
 
     def __init__(self, client_counts: Callable[[], dict[str, int]]) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self._sent = Counter(f"{PREFIX}_frames_sent", "JPEG frames sent to preview clients",
                              ["quality"], registry=self.registry)
         self._skipped = Counter(

@@ -21,6 +21,7 @@ from app import create_app
 from core.config import Settings
 from core.preview_frames import read_stamp
 from core.schemas.preview import QUALITIES
+from tests.support.metrics import scrape
 from tests.support.preview import ChannelCounter, PreviewClient, PreviewServer, stalled_client
 from tests.support.processes import wait_until
 from tests.support.redis_server import RedisServer
@@ -364,4 +365,46 @@ def test_preview_memory_stays_flat_while_a_client_stalls_for_a_minute(
     assert list(registered(client).values()).count("high") == 4
     now = time.monotonic()
     assert all(r.frames_between(now - 5, now) >= 0.9 * PREVIEW_FPS * 5 - 2 for r in readers)
+    stalled.shutdown()
+
+
+def test_a_viewer_token_opens_the_preview(settings: Settings, redis_client, celery_worker,
+                                          preview, connect) -> None:
+    viewer = "viewer-read-only-token"
+    server = preview(API_TOKEN=TOKEN, VIEWER_TOKEN=viewer)
+    assert connect(server.url(), token=viewer).wait_for("hello")
+    api = create_app(dataclasses.replace(settings, api_token=TOKEN, viewer_token=viewer))
+    try:
+        issued = api.test_client().post("/preview/ticket",
+                                        headers={"Authorization": f"Bearer {viewer}"})
+        assert issued.status_code == 201
+        assert connect(server.url(ticket=issued.get_json()["ticket"])).wait_for("hello")
+    finally:
+        api.extensions["stream_manager"].close()
+
+
+def test_preview_metrics_count_clients_by_quality_and_frames_sent_and_skipped(
+        client: FlaskClient, render_workers, preview, connect) -> None:
+    add_red_box(client)
+    render_workers.start(**SIZE)
+    # Pongs are due only after two minutes, so the stalled client is not dropped meanwhile.
+    server = preview(PREVIEW_PING_INTERVAL="60", PREVIEW_PONG_TIMEOUT="120")
+    stalled = stalled_client(server.url(quality="high"))
+    readers = [connect(server.url(quality=quality)) for quality in ("medium", "low", "low")]
+    wait_until(lambda: all(r.received.last_frame for r in readers), 30, "frames")
+    metrics = f"{server.http}/metrics"
+    first = scrape(metrics)
+    assert first.families["stream_manager_preview_clients"] == "gauge"
+    assert {quality: first.total("stream_manager_preview_clients", quality=quality)
+            for quality in QUALITIES} == {"high": 1, "medium": 1, "low": 2}
+    wait_until(lambda: scrape(metrics).total("stream_manager_preview_frames_sent_total",
+                                             quality="low")
+               >= first.total("stream_manager_preview_frames_sent_total", quality="low") + 30,
+               10, "low frames to be counted (two clients)")
+    # The stalled client's socket buffers fill up; then each new frame replaces one it never
+    # took.
+    wait_until(lambda: scrape(metrics).total("stream_manager_preview_frames_skipped_total",
+                                             quality="high") > 10, 60, "skipped frames")
+    assert scrape(metrics).total("stream_manager_preview_frames_skipped_total",
+                                 quality="low") == 0
     stalled.shutdown()
