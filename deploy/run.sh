@@ -37,4 +37,5 @@ else
 fi
 
 echo "stream-manager: API and admin on http://127.0.0.1:$PORT  (Ctrl-C stops everything)"
+echo "stream-manager: metrics on :${METRICS_PORT:-9090} (API), :${RENDER_METRICS_PORT:-9091}+N (render), :$WS_PORT/metrics (preview); Flower on :${FLOWER_PORT:-5555}"
 exec supervisord -n -c supervisord.conf
