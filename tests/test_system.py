@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import requests
 
+from tests.support.metrics import scrape
 from tests.support.preview import PreviewClient
 from tests.support.processes import wait_until
 from tests.support.stack import Stack
@@ -41,6 +42,32 @@ def _preview_shows_the_box(stack: Stack) -> bool:
     return True
 
 
+def _every_metrics_endpoint_reads_the_show(stack: Stack) -> None:
+    """Each process's Prometheus text parses, and says what the system is doing."""
+    urls = stack.metrics_urls()
+    scrapes = {name: scrape(url, auth=stack.flower_auth if name == "flower" else None)
+               for name, url in urls.items()}
+    api = scrapes["api"]
+    assert api.total("stream_manager_layers") == 1
+    assert api.total("stream_manager_stream_desired_state", state="live") == 1
+    assert api.total("stream_manager_api_requests_total", endpoint="stream.start") >= 1
+    assert api.total("stream_manager_render_heartbeat_age_seconds") < 5
+    wait_until(lambda: scrape(urls["api"]).total("stream_manager_health_checks_total",
+                                                 check="render") >= 1, 30, "a health check")
+    renders = [scrapes["render_0"], scrapes["render_1"]]
+    assert sorted(render.total("stream_manager_render_active") for render in renders) == [0, 1]
+    streaming = next(render for render in renders if render.total("stream_manager_render_active"))
+    assert streaming.total("stream_manager_render_frames_total") > 0
+    assert streaming.total("stream_manager_render_output_state", state="live") == 1
+    assert "stream_manager_preview_clients" in scrapes["preview"].families
+    assert scrapes["flower"].families  # Flower's own flower_* metrics
+
+
+def _flower_asks_for_its_password(stack: Stack) -> None:
+    assert requests.get(stack.flower_url, timeout=10).status_code == 401
+    assert requests.get(stack.flower_url, auth=stack.flower_auth, timeout=10).status_code == 200
+
+
 def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
     stack = Stack(tmp_path / "data").start()
     try:
@@ -55,6 +82,8 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
         wait_until(lambda: _streaming(stack), 60, "the render worker streaming")
         wait_until(lambda: _recorded_bytes(recordings) > 100_000, 30, "a growing recording")
         _preview_shows_the_box(stack)
+        _every_metrics_endpoint_reads_the_show(stack)
+        _flower_asks_for_its_password(stack)
 
         # The preview process killed with -9 comes back, and a browser reconnecting sees again.
         preview = _pid(stack, "preview")

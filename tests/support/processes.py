@@ -19,6 +19,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_pair() -> int:
+    """A port that is free, and the next one too (for two numbered instances)."""
+    while True:
+        port = free_port()
+        if port < 65535:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+
+
 def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.05):
     """Poll `check` until it returns something truthy; raise TimeoutError naming `what`."""
     deadline = time.monotonic() + timeout

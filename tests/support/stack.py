@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import Process, free_port, wait_until
+from tests.support.processes import Process, free_port, free_port_pair, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +23,7 @@ class Stack:
         self.port = free_port()
         self.redis_port = redis_port or free_port()
         self.supervisor_port = free_port()
+        self.flower_auth = ("ops", "stack-flower-password")
         self.env = {
             **os.environ,
             "DATA_DIR": str(data_dir),
@@ -30,6 +31,10 @@ class Stack:
             "WS_PORT": str(free_port()),
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "SUPERVISOR_HTTP_PORT": str(self.supervisor_port),
+            "METRICS_PORT": str(free_port()),
+            "RENDER_METRICS_PORT": str(free_port_pair()),
+            "FLOWER_PORT": str(free_port()),
+            "FLOWER_BASIC_AUTH": ":".join(self.flower_auth),
             **(env or {}),
         }
         self._process: Process | None = None
@@ -38,6 +43,22 @@ class Stack:
     def url(self) -> str:
         """Base URL of the API."""
         return f"http://127.0.0.1:{self.port}"
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Every Prometheus endpoint of the system, by process."""
+        render = int(self.env["RENDER_METRICS_PORT"])
+        return {
+            "api": f"http://127.0.0.1:{self.env['METRICS_PORT']}/metrics",
+            "render_0": f"http://127.0.0.1:{render}/metrics",
+            "render_1": f"http://127.0.0.1:{render + 1}/metrics",
+            "preview": f"http://127.0.0.1:{self.env['WS_PORT']}/metrics",
+            "flower": f"{self.flower_url}/metrics",
+        }
+
+    @property
+    def flower_url(self) -> str:
+        """Base URL of Flower."""
+        return f"http://127.0.0.1:{self.env['FLOWER_PORT']}"
 
     @property
     def preview_url(self) -> str:
