@@ -45,9 +45,14 @@ def render_docs(spec: dict[str, Any]) -> str:
     schemas = [{"name": name, "description": schema.get("description", ""),
                 "rows": _properties(schema)}
                for name, schema in components.get("schemas", {}).items()]
+    ws = spec.get("x-websocket")
+    messages = [{"type": message["type"], "when": message["when"],
+                 "rows": _properties(message["payload"]),
+                 "payload": describe(message["payload"])}
+                for message in (ws or {}).get("serverMessages", [])]
     return render_template("openapi_docs.html", css=CSS, info=spec["info"],
                            tags=spec.get("tags", []), operations=operations, schemas=schemas,
-                           ws=spec.get("x-websocket"), version=spec["openapi"])
+                           ws=ws, messages=messages, version=spec["openapi"])
 
 
 def _operation(path: str, method: str, operation: dict[str, Any],

@@ -38,7 +38,7 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
                    "frame is one binary message holding a JPEG. Frames are latest-wins: a slow "
                    "client skips frames and never slows the render worker or other clients.",
         "query": {
-            "quality": {"enum": list(QUALITIES), "default": DEFAULT_QUALITY,
+            "quality": {"type": "string", "enum": list(QUALITIES), "default": DEFAULT_QUALITY,
                         "frameSizes": sizes},
             "ticket": {"description": "a single-use ticket from POST /preview/ticket (the "
                                       "operator's or the viewer's token may ask), valid "
@@ -50,8 +50,9 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
         "binaryFrames": "one JPEG of the client's quality per binary message; after a quality "
                         "switch no frame of the old quality follows the new hello. The JPEG "
                         "carries a COM segment `SMPV1 <produced at, epoch ms> <sequence>`.",
-        "order": "hello first, then the current streamState, then frames and messages; "
-                 "messages are never reordered",
+        "order": "hello first, then the current streamState, then frames. hello, ping, pong "
+                 "and layerUpdate keep their order and go before anything else; streamState "
+                 "and frames are latest-wins (a newer one replaces one not yet sent)",
         "closeCodes": {
             str(CLOSE_UNSUPPORTED_DATA): "the client sent a binary message",
             str(CLOSE_POLICY_VIOLATION): "a message that is not JSON, not an object, of an "
@@ -91,7 +92,8 @@ def _server_messages(settings: Settings) -> list[dict[str, Any]]:
             "required": ["clientId", "quality", "width", "height", "fps", "pingInterval",
                          "pongTimeout"],
             "properties": {
-                "clientId": {"type": "string"}, "quality": {"enum": list(QUALITIES)},
+                "clientId": {"type": "string"},
+                "quality": {"type": "string", "enum": list(QUALITIES)},
                 "width": {"type": "integer"}, "height": {"type": "integer"},
                 "fps": {"type": "integer", "description": "PREVIEW_FPS"},
                 "pingInterval": {"type": "number", "description": "seconds"},
@@ -104,7 +106,7 @@ def _server_messages(settings: Settings) -> list[dict[str, Any]]:
         {"type": "layerUpdate", "payload": {
             "type": "object", "required": ["event", "eventId", "data"],
             "properties": {
-                "event": {"enum": sorted(LAYER_EVENTS)},
+                "event": {"type": "string", "enum": sorted(LAYER_EVENTS)},
                 "eventId": {"type": "string", "description": "Redis stream entry id"},
                 "data": {"description": "the layer; {id, version} for layer.deleted; "
                                         "{layers: [{id, zIndex, version}]} for "
