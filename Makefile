@@ -13,7 +13,7 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render bench-preview clean
+.PHONY: run test lint bench-api bench-render bench-preview bench-metrics clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -34,6 +34,9 @@ bench-render: $(STAMP) system-deps-bench  ## Compositing and encoding against th
 
 bench-preview: $(STAMP) system-deps-test  ## Preview latency render -> WebSocket client for 1/10/50 clients
 	$(BIN)/python -m bench.preview
+
+bench-metrics: $(STAMP) system-deps-test  ## What metrics cost: per frame, per Redis command, per scrape
+	$(BIN)/python -m bench.metrics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

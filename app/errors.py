@@ -47,6 +47,16 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = "1"
         return response
 
+    @app.errorhandler(redis.ResponseError)
+    def store_refused(exc: redis.ResponseError) -> Response:
+        # A key of the wrong type (WRONGTYPE) or a full Redis (OOM): the store is in a state
+        # the operator must fix; the client's request was fine, so no 4xx, and no crash.
+        log.error("Redis refused a command: %s", exc)
+        response = error_response(503, "unavailable",
+                                  "the state store refused the operation; retry later")
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500

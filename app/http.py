@@ -94,7 +94,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def resource_id(value: str, what: str = "layer") -> str:
     """A path id, or 404 if it could not name anything."""
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise NotFound(f"no {what} with that id", {"id": "malformed id"})
     return value
 
@@ -104,7 +104,7 @@ def if_match() -> int | None:
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    match = _ETAG.match(header.strip())
+    match = _ETAG.fullmatch(header.strip())
     if not match:
         raise InvalidInput('If-Match must be a version ETag such as "3"',
                            {"If-Match": "malformed"})
@@ -139,4 +139,7 @@ def command_response(command_id: str, outcome: Outcome | None) -> Response:
         response.status_code = 202
         response.headers["Location"] = location
         return response
-    return resource_response(outcome.body, outcome.status)
+    response = resource_response(outcome.body, outcome.status)
+    if outcome.status == 503:
+        response.headers["Retry-After"] = "5"  # the store refused it; as app.errors does
+    return response

@@ -57,18 +57,19 @@ def upload_media() -> Response:
     if upload is None:
         raise InvalidInput("no file uploaded", {"file": "missing"})
     name = request.form.get("name") or upload.filename or ""
+    root = settings.media_root
+    root.mkdir(parents=True, exist_ok=True)
     try:
         check_source(name)
         if "/" in name:
             raise MediaPathError("must be a plain file name")
+        # A symlink the operator left in the library may point outside it.
+        target = resolve_source(root, name)
     except MediaPathError as exc:
         raise InvalidInput("the file name is not allowed", {"name": str(exc)}) from None
     overwrite = request.form.get("overwrite", "false").lower()
     if overwrite not in ("true", "false"):
         raise InvalidInput("overwrite must be true or false", {"overwrite": "not a boolean"})
-    root = settings.media_root
-    root.mkdir(parents=True, exist_ok=True)
-    target = resolve_source(root, name)
     if target.exists() and overwrite != "true":
         raise Conflict(f"{name} exists; send overwrite=true to replace it",
                        {"name": "already exists"})

@@ -28,6 +28,7 @@ from core.errors import (
     LimitExceeded,
     NotFound,
     StoreContention,
+    Unavailable,
     VersionConflict,
 )
 from core.keys import Keys
@@ -323,12 +324,24 @@ class StateStore:
 
     def _run(self, command_id: str, plan: Callable[[], Plan]) -> Outcome:
         """Plan and commit until the values read are still current when written."""
+        refused_by_store = False
         for _ in range(CAS_ATTEMPTS):
             try:
-                planned = plan()
-            except DomainError as exc:
-                planned = _refusal(exc)()
-            result, stored = self._committer.commit(command_id, planned)
+                try:
+                    planned = plan()
+                except DomainError as exc:
+                    planned = _refusal(exc)()
+                result, stored = self._committer.commit(command_id, planned)
+            except redis.ResponseError as exc:
+                # A key of the wrong type (WRONGTYPE) or a full Redis: the store needs the
+                # operator, and the client gets 503. The refusal touches only the command's own
+                # keys, so it can still be recorded; if even that fails, the task fails.
+                if refused_by_store:
+                    raise
+                refused_by_store = True
+                log.error("Redis refused command %s: %s", command_id, exc)
+                plan = _refusal(Unavailable("the state store refused the change; retry later"))
+                continue
             if result == CommitResult.DUPLICATE and stored is not None:
                 log.info("command %s was already applied; returning its outcome", command_id)
                 return stored

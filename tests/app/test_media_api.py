@@ -120,3 +120,18 @@ def test_a_body_over_max_content_length_is_413_json(small_upload_app: Flask) -> 
     response = upload(small_upload_app.test_client(), b"\0" * 200_000, "big.png")
     assert response.status_code == 413
     assert response.get_json()["error"] == "payload_too_large"
+
+
+def test_an_upload_over_a_symlink_out_of_the_library_is_refused(
+        client: FlaskClient, settings: Settings, tmp_path) -> None:
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"")
+    link = settings.media_root / "escape.png"
+    link.symlink_to(outside)
+    try:
+        response = upload(client, image_bytes("PNG"), "escape.png", overwrite="true")
+        assert response.status_code == 400
+        assert "name" in response.get_json()["fields"]
+        assert outside.read_bytes() == b""
+    finally:
+        link.unlink()

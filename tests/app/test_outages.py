@@ -58,3 +58,18 @@ def test_503_when_redis_is_killed(client: FlaskClient, redis_server: RedisServer
     finally:
         redis_server.start()
     wait_until(lambda: client.get("/health").status_code == 200, 20, "health back")
+
+
+def test_a_key_of_the_wrong_type_is_503_not_500(client: FlaskClient, store) -> None:
+    """A key someone overwrote by hand (WRONGTYPE) is the operator's to fix: reads and
+    changes that touch it answer 503 with Retry-After, and the rest of the API still works."""
+    store.redis.set(store.keys.layers, "not a hash")
+    for response in (client.get("/stream/layers"),
+                     client.post("/stream/layers", json={"type": "color",
+                                                         "content": {"color": "#000000"}})):
+        assert response.status_code == 503, response.get_json()
+        assert response.get_json()["error"] == "unavailable"
+        assert response.headers["Retry-After"]
+    assert client.get("/stream/status").status_code == 200
+    store.redis.delete(store.keys.layers)
+    assert client.get("/stream/layers").get_json() == []
