@@ -13,6 +13,8 @@ from core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER_SECONDS = "1"
+
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
@@ -28,14 +30,20 @@ def error_response(status: int, code: str, message: str, **extra: object) -> Res
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Map domain errors, outages and HTTP errors to JSON."""
+    """Map domain errors, outages and HTTP errors to JSON; every 503 says when to retry."""
+
+    @app.after_request
+    def retry_after_unavailable(response: Response) -> Response:
+        # Whatever answered 503 (an outage, a refused store, a command's recorded outcome,
+        # /health), the client is told when to try again.
+        if response.status_code == 503:
+            response.headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
         response = jsonify(exc.to_body())
         response.status_code = exc.status
-        if exc.status == 503:
-            response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(redis.ConnectionError)
@@ -43,19 +51,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def unavailable(exc: Exception) -> Response:
         log.warning("dependency unreachable: %s", exc)
-        response = error_response(503, "unavailable", "Redis or the broker is unreachable; retry")
-        response.headers["Retry-After"] = "1"
-        return response
+        return error_response(503, "unavailable", "Redis or the broker is unreachable; retry")
 
     @app.errorhandler(redis.ResponseError)
     def store_refused(exc: redis.ResponseError) -> Response:
         # A key of the wrong type (WRONGTYPE) or a full Redis (OOM): the store is in a state
         # the operator must fix; the client's request was fine, so no 4xx, and no crash.
         log.error("Redis refused a command: %s", exc)
-        response = error_response(503, "unavailable",
-                                  "the state store refused the operation; retry later")
-        response.headers["Retry-After"] = "5"
-        return response
+        return error_response(503, "unavailable",
+                              "the state store refused the operation; retry later")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

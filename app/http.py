@@ -139,7 +139,4 @@ def command_response(command_id: str, outcome: Outcome | None) -> Response:
         response.status_code = 202
         response.headers["Location"] = location
         return response
-    response = resource_response(outcome.body, outcome.status)
-    if outcome.status == 503:
-        response.headers["Retry-After"] = "5"  # the store refused it; as app.errors does
-    return response
+    return resource_response(outcome.body, outcome.status)

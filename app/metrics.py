@@ -100,12 +100,11 @@ class StateCollector(Collector):
         for name in DESIRED_STATES:
             state.add_metric([name], float(name == desired))
         yield state
-        active = [entry["at"] for entry in self._store.live.render_instances()
-                  if entry["role"] == "active"]
-        if active:
+        age_ms = self._store.live.active_heartbeat_age_ms()
+        if age_ms is not None:
             yield _gauge("render_heartbeat_age_seconds",
                          "Age of the newest heartbeat of the active render instance",
-                         max(0.0, time.time() - max(active) / 1000))
+                         age_ms / 1000)
         yield from self._health()
 
     def _health(self) -> Iterator[Metric]:

@@ -32,8 +32,8 @@ def connect(settings: Settings, *, read_timeout: float | None = None, binary: bo
         health_check_interval=30,
         decode_responses=not binary,
     )
-    if isinstance(client, TimedRedis) and observe is not None:
-        client.observe = observe
+    if observe is not None:
+        client.observe = observe  # type: ignore[attr-defined]
     return client
 
 

@@ -1,6 +1,6 @@
 """Prometheus metrics of a render instance, on RENDER_METRICS_PORT plus its instance number.
 
-Per-frame figures (frame time, frames, drops, rasterisations) are observed by the render
+Per-frame figures (frame time, drops, rasterisations) are observed by the render
 thread as they happen, which costs about a microsecond a frame. Everything else is read from
 the running renderer at scrape time by `RenderCollector`, so a scrape never waits on the render
 thread and the render thread never does work for a scrape.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -36,8 +36,8 @@ class RenderView:
     streaming: bool
     fps: float
     target_fps: int
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-    raster_seconds: dict[str, float] = field(default_factory=dict)
+    outputs: list[dict[str, Any]]
+    raster_seconds: dict[str, float]
 
 
 class RenderMetrics:
@@ -48,7 +48,6 @@ class RenderMetrics:
         self._frame_seconds = Histogram(
             f"{PREFIX}_frame_seconds", "Compositing plus encoding time of each streamed frame",
             buckets=FRAME_BUCKETS, registry=self.registry)
-        self._frames = Counter(f"{PREFIX}_frames", "Frames streamed", registry=self.registry)
         self._dropped = Counter(
             f"{PREFIX}_dropped_frames",
             "Frames not made fresh: late (their slot had passed) or repeated (compositing "
@@ -62,7 +61,6 @@ class RenderMetrics:
     def observe_frame(self, seconds: float, late: int) -> None:
         """One streamed frame that took `seconds`, after `late` slots were skipped."""
         self._frame_seconds.observe(seconds)
-        self._frames.inc()
         if late:
             self._dropped.labels("late").inc(late)
 
@@ -76,7 +74,13 @@ class RenderMetrics:
 
     def watch(self, read: Callable[[], RenderView]) -> None:
         """Export, at every scrape, what `read` reports."""
-        self.registry.register(RenderCollector(read))
+        self.registry.register(RenderCollector(read, self._frames_streamed))
+
+    def _frames_streamed(self) -> float:
+        # The frame-time histogram already counts every frame: frames_total is its count,
+        # not a second counter bumped on the render thread.
+        return next(sample.value for metric in self._frame_seconds.collect()
+                    for sample in metric.samples if sample.name.endswith("_count"))
 
     def serve(self, port: int) -> bool:
         """Listen on `port`; a port in use is logged, never fatal (the stream matters more)."""
@@ -92,8 +96,9 @@ class RenderMetrics:
 class RenderCollector(Collector):
     """Reads the renderer's role, rate and outputs at scrape time."""
 
-    def __init__(self, read: Callable[[], RenderView]) -> None:
+    def __init__(self, read: Callable[[], RenderView], frames: Callable[[], float]) -> None:
         self._read = read
+        self._frames = frames
 
     def collect(self) -> Iterator[Metric]:
         """Gauges of the instance, then one series per output and per layer."""
@@ -103,6 +108,7 @@ class RenderCollector(Collector):
                      view.streaming)
         yield _gauge("fps", "Frames streamed per second over the last second", view.fps)
         yield _gauge("target_fps", "RENDER_FPS", view.target_fps)
+        yield CounterMetricFamily(f"{PREFIX}_frames", "Frames streamed", value=self._frames())
         yield from _outputs(view.outputs)
         raster = GaugeMetricFamily(f"{PREFIX}_layer_last_raster_seconds",
                                    "How long each layer's latest rasterisation took",

@@ -4,6 +4,7 @@ redelivered command return its first outcome instead of applying again."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -78,30 +79,27 @@ def post_chat(self: Task, command_id: str, author: str, message: str) -> int:
 
 # Periodic checks: never retried (the next tick runs them again), and given up unrun when they
 # wait longer than a tick (beat sets `expires`), so an outage does not leave a burst behind.
-def _run_check(task: Task, check: str) -> dict[str, Any]:
+def _run_check(task: Task, check: str,
+               run: Callable[[HealthChecks], dict[str, Any]]) -> dict[str, Any]:
     checks = HealthChecks(_store(task))
-    result: dict[str, Any] = getattr(checks, _CHECK_METHODS[check])()
+    result = run(checks)
     checks.record(check, result)
     return result
-
-
-_CHECK_METHODS = {"render": "check_render", "preview_clients": "expire_preview_clients",
-                  "chat": "trim_chat"}
 
 
 @shared_task(name="health.render", bind=True)
 def check_render(self: Task) -> dict[str, Any]:
     """Flag a stream that should be on air while no render instance reports."""
-    return _run_check(self, "render")
+    return _run_check(self, "render", HealthChecks.check_render)
 
 
 @shared_task(name="health.preview_clients", bind=True)
 def expire_preview_clients(self: Task) -> dict[str, Any]:
     """Drop preview registrations of preview processes that died."""
-    return _run_check(self, "preview_clients")
+    return _run_check(self, "preview_clients", HealthChecks.expire_preview_clients)
 
 
 @shared_task(name="health.chat", bind=True)
 def trim_chat(self: Task) -> dict[str, Any]:
     """Keep the chat history within CHAT_HISTORY."""
-    return _run_check(self, "chat")
+    return _run_check(self, "chat", HealthChecks.trim_chat)

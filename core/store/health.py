@@ -42,11 +42,7 @@ class HealthChecks:
         """While the stream should be on air and no active render instance has beaten within
         RENDER_STALE_AFTER_MS, put that in the stream's error (and count it)."""
         desired = self._store.stream()["state"]
-        now = self._clock()
-        active = [entry for entry in self._store.live.render_instances()
-                  if entry["role"] == "active"]
-        newest = max((entry["at"] for entry in active), default=None)
-        age_ms = None if newest is None else max(0, now - newest)
+        age_ms = self._store.live.active_heartbeat_age_ms()
         stale = age_ms is None or age_ms > RENDER_STALE_AFTER_MS
         result: dict[str, Any] = {
             "ok": not (stale and desired in STREAMING_STATES),

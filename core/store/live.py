@@ -87,6 +87,12 @@ class LiveState:
                 found.append(entry)
         return sorted(found, key=lambda entry: entry["at"], reverse=True)
 
+    def active_heartbeat_age_ms(self) -> int | None:
+        """Milliseconds since the newest heartbeat of an active render instance (None when
+        none beat within HEARTBEAT_FORGET_MS)."""
+        active = [entry["at"] for entry in self.render_instances() if entry["role"] == "active"]
+        return max(0, self._clock() - max(active)) if active else None
+
     # ---- preview clients ----------------------------------------------------------------
 
     def preview_clients(self) -> list[dict[str, Any]]:
