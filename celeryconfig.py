@@ -1,7 +1,10 @@
-"""Static Celery options. The broker URL and key prefix come from core.config at start-up
-(workers.create_celery_app), so this module reads no environment."""
+"""Static Celery options, for the worker and for the API's send-only app alike. The broker URL
+and key prefix come from core.config at start-up (core.tasks.broker_options), so this module
+reads no environment."""
 
 from kombu import Queue
+
+from core.tasks import COMMANDS, CONTROL_QUEUE, HEALTH_QUEUE, HEALTH_TASK_PREFIX, QUEUES
 
 # JSON only: nothing a client sends is ever unpickled.
 task_serializer = "json"
@@ -19,21 +22,16 @@ worker_prefetch_multiplier = 1
 worker_pool = "threads"
 worker_concurrency = 8
 
-task_default_queue = "control"
+task_default_queue = CONTROL_QUEUE
 # `health` carries the periodic checks celery beat sends, apart from the operator's commands.
-task_queues = (Queue("control"), Queue("health"))
+task_queues = tuple(Queue(name) for name in QUEUES)
 task_routes = {
-    "stream.*": {"queue": "control"},
-    "layers.*": {"queue": "control"},
-    "chat.*": {"queue": "control"},
-    "health.*": {"queue": "health"},
+    **{name: {"queue": CONTROL_QUEUE} for name in COMMANDS},
+    f"{HEALTH_TASK_PREFIX}*": {"queue": HEALTH_QUEUE},
 }
 
 # Outcomes travel through the store's reply lists, not a result backend.
 task_ignore_result = True
-
-# A task takes milliseconds; a message unacknowledged for 30 s belongs to a dead worker.
-BROKER_VISIBILITY_TIMEOUT = 30
 
 # The API publishes while a client waits: fail fast (it answers 503) rather than retry long.
 task_publish_retry = True

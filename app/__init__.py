@@ -12,11 +12,10 @@ from app.auth import init_auth
 from app.errors import register_error_handlers
 from app.metrics import ApiMetrics
 from app.ratelimit import init_rate_limit
-from app.services import CommandBus, Services
+from app.services import CommandBus, Services, create_sender
 from core.config import Settings, load_settings
 from core.redis_client import connect
 from core.store import StateStore
-from workers import create_celery_app
 
 # Multipart framing around an upload: headers and boundaries, well under this.
 _MULTIPART_SLACK = 64 * 1024
@@ -30,7 +29,7 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     client = redis_client or connect(settings, observe=metrics.observe_redis)
     blocking = connect(settings, read_timeout=settings.command_timeout + settings.redis_timeout)
     store = StateStore.from_settings(settings, client)
-    celery = celery or create_celery_app(settings)
+    celery = celery or create_sender(settings)
 
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + _MULTIPART_SLACK

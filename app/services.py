@@ -10,9 +10,20 @@ import redis
 from celery import Celery
 from flask import current_app
 
+import celeryconfig
 from core.commit import Outcome
 from core.config import Settings
 from core.store import StateStore
+from core.tasks import broker_options
+
+
+def create_sender(settings: Settings) -> Celery:
+    """A Celery app that only sends tasks by name (core.tasks): celeryconfig's routes,
+    serializer and publish retry policy, the broker from `settings`, and none of the worker."""
+    sender = Celery("stream_manager_api", set_as_current=False)
+    sender.config_from_object(celeryconfig)
+    sender.conf.update(broker_options(settings))
+    return sender
 
 
 class CommandBus:

@@ -8,10 +8,10 @@ from typing import Any
 from celery import Celery
 
 from core.config import Settings
-from core.keys import Keys
-from core.redis_client import broker_url, connect
+from core.redis_client import connect
 from core.store import StateStore
 from core.store.health import CHECKS
+from core.tasks import broker_options, health_check_task
 
 
 class StreamCelery(Celery):
@@ -31,7 +31,7 @@ def health_schedule(interval: float) -> dict[str, dict[str, Any]]:
     """Every health check once per `interval` seconds; a check still queued a tick later is
     dropped unrun (the next one is on its way)."""
     return {
-        f"health-{check}": {"task": f"health.{check}", "schedule": interval,
+        f"health-{check}": {"task": health_check_task(check), "schedule": interval,
                             "options": {"expires": interval}}
         for check in CHECKS
     }
@@ -44,13 +44,7 @@ def create_celery_app(settings: Settings) -> StreamCelery:
     app = StreamCelery(settings)
     app.config_from_object(celeryconfig)
     app.conf.update(
-        broker_url=broker_url(settings),
-        broker_transport_options={
-            "global_keyprefix": Keys(settings.redis_prefix).celery,
-            "visibility_timeout": celeryconfig.BROKER_VISIBILITY_TIMEOUT,
-            "socket_connect_timeout": settings.redis_timeout,
-            "socket_timeout": max(settings.redis_timeout, 5.0),
-        },
+        **broker_options(settings),
         beat_schedule=health_schedule(settings.health_check_interval),
         # Ticks at least once an interval, so the beat lease is renewed in time.
         beat_max_loop_interval=settings.health_check_interval,

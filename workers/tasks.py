@@ -10,6 +10,7 @@ from typing import Any
 import redis
 from celery import Task, shared_task
 
+from core import tasks as names
 from core.errors import StoreContention
 from core.store import StateStore
 from core.store.health import HealthChecks
@@ -31,19 +32,19 @@ def _store(task: Task) -> StateStore:
     return task.app.store  # type: ignore[attr-defined, no-any-return]
 
 
-@shared_task(name="stream.set_state", **_RETRY)
+@shared_task(name=names.SET_STREAM_STATE, **_RETRY)
 def set_stream_state(self: Task, command_id: str, action: str) -> int:
     """Set the desired stream state: start, stop, pause or resume."""
     return _store(self).set_stream_state(command_id, action).status
 
 
-@shared_task(name="layers.create", **_RETRY)
+@shared_task(name=names.CREATE_LAYER, **_RETRY)
 def create_layer(self: Task, command_id: str, layer: dict[str, Any]) -> int:
     """Add a layer (already validated by the API)."""
     return _store(self).create_layer(command_id, layer).status
 
 
-@shared_task(name="layers.update", **_RETRY)
+@shared_task(name=names.UPDATE_LAYER, **_RETRY)
 def update_layer(
     self: Task, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None
 ) -> int:
@@ -51,13 +52,13 @@ def update_layer(
     return _store(self).update_layer(command_id, layer_id, patch, if_match).status
 
 
-@shared_task(name="layers.delete", **_RETRY)
+@shared_task(name=names.DELETE_LAYER, **_RETRY)
 def delete_layer(self: Task, command_id: str, layer_id: str, if_match: int | None) -> int:
     """Remove a layer, optionally only at version `if_match`."""
     return _store(self).delete_layer(command_id, layer_id, if_match).status
 
 
-@shared_task(name="layers.visibility", **_RETRY)
+@shared_task(name=names.SET_VISIBILITY, **_RETRY)
 def set_visibility(
     self: Task, command_id: str, layer_id: str, visible: bool, if_match: int | None
 ) -> int:
@@ -65,13 +66,13 @@ def set_visibility(
     return _store(self).set_visibility(command_id, layer_id, visible, if_match).status
 
 
-@shared_task(name="layers.reorder", **_RETRY)
+@shared_task(name=names.REORDER_LAYERS, **_RETRY)
 def reorder_layers(self: Task, command_id: str, ids: list[str]) -> int:
     """Restack every layer, bottom first."""
     return _store(self).reorder_layers(command_id, ids).status
 
 
-@shared_task(name="chat.post", **_RETRY)
+@shared_task(name=names.POST_CHAT, **_RETRY)
 def post_chat(self: Task, command_id: str, author: str, message: str) -> int:
     """Append a chat message."""
     return _store(self).post_chat(command_id, author, message).status
@@ -87,19 +88,19 @@ def _run_check(task: Task, check: str,
     return result
 
 
-@shared_task(name="health.render", bind=True)
+@shared_task(name=names.health_check_task("render"), bind=True)
 def check_render(self: Task) -> dict[str, Any]:
     """Flag a stream that should be on air while no render instance reports."""
     return _run_check(self, "render", HealthChecks.check_render)
 
 
-@shared_task(name="health.preview_clients", bind=True)
+@shared_task(name=names.health_check_task("preview_clients"), bind=True)
 def expire_preview_clients(self: Task) -> dict[str, Any]:
     """Drop preview registrations of preview processes that died."""
     return _run_check(self, "preview_clients", HealthChecks.expire_preview_clients)
 
 
-@shared_task(name="health.chat", bind=True)
+@shared_task(name=names.health_check_task("chat"), bind=True)
 def trim_chat(self: Task) -> dict[str, Any]:
     """Keep the chat history within CHAT_HISTORY."""
     return _run_check(self, "chat", HealthChecks.trim_chat)

@@ -5,7 +5,7 @@ from flask import Blueprint, Response
 from app.http import command_response, json_body, query_int, resource_response
 from app.services import services
 from core.schemas import ChatInputSchema
-from workers import tasks
+from core.tasks import POST_CHAT
 
 blueprint = Blueprint("chat", __name__, url_prefix="/stream/chat")
 _chat_input = ChatInputSchema()
@@ -24,5 +24,5 @@ def post_chat() -> Response:
     """Post a message: {"author", "message"}; 201 with the stored message."""
     body = json_body(_chat_input)
     command_id, outcome = services().bus.run(
-        tasks.post_chat.name, author=body["author"], message=body["message"])
+        POST_CHAT, author=body["author"], message=body["message"])
     return command_response(command_id, outcome)

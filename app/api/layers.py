@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from app.http import command_response, if_match, json_body, resource_id, resource_response
 from app.services import services
+from core import tasks
 from core.errors import InvalidInput
 from core.media import MediaPathError, resolve_source
 from core.schemas import (
@@ -17,7 +18,6 @@ from core.schemas import (
     apply_layer_patch,
 )
 from core.schemas.fields import flatten_messages
-from workers import tasks
 
 blueprint = Blueprint("layers", __name__, url_prefix="/stream/layers")
 
@@ -40,7 +40,7 @@ def create_layer() -> Response:
     """Add a layer; 201 with the layer and its Location."""
     layer = json_body(_layer_input)
     _check_media(layer)
-    command_id, outcome = services().bus.run(tasks.create_layer.name, layer=layer)
+    command_id, outcome = services().bus.run(tasks.CREATE_LAYER, layer=layer)
     response = command_response(command_id, outcome)
     if outcome is not None and outcome.status == 201:
         response.headers["Location"] = url_for(".get_layer", layer_id=outcome.body["id"])
@@ -71,7 +71,7 @@ def update_layer(layer_id: str) -> Response:
                                flatten_messages(exc.messages)) from None
         _check_media(merged)
     command_id, outcome = services().bus.run(
-        tasks.update_layer.name, layer_id=layer_id, patch=patch, if_match=expected)
+        tasks.UPDATE_LAYER, layer_id=layer_id, patch=patch, if_match=expected)
     return command_response(command_id, outcome)
 
 
@@ -80,7 +80,7 @@ def delete_layer(layer_id: str) -> Response:
     """Remove a layer (204). If-Match makes it conditional."""
     layer_id = resource_id(layer_id)
     command_id, outcome = services().bus.run(
-        tasks.delete_layer.name, layer_id=layer_id, if_match=if_match())
+        tasks.DELETE_LAYER, layer_id=layer_id, if_match=if_match())
     return command_response(command_id, outcome)
 
 
@@ -91,7 +91,7 @@ def set_visibility(layer_id: str) -> Response:
     expected = if_match()
     body = json_body(_visibility)
     command_id, outcome = services().bus.run(
-        tasks.set_visibility.name, layer_id=layer_id, visible=body["visible"], if_match=expected)
+        tasks.SET_VISIBILITY, layer_id=layer_id, visible=body["visible"], if_match=expected)
     return command_response(command_id, outcome)
 
 
@@ -99,7 +99,7 @@ def set_visibility(layer_id: str) -> Response:
 def reorder_layers() -> Response:
     """Restack: {"ids": [every layer id, bottom first]}; zIndex becomes the position."""
     body = json_body(_reorder)
-    command_id, outcome = services().bus.run(tasks.reorder_layers.name, ids=body["ids"])
+    command_id, outcome = services().bus.run(tasks.REORDER_LAYERS, ids=body["ids"])
     return command_response(command_id, outcome)
 
 

@@ -4,7 +4,7 @@ from flask import Blueprint, Response
 
 from app.http import command_response, no_body, resource_response
 from app.services import services
-from workers import tasks
+from core.tasks import SET_STREAM_STATE
 
 blueprint = Blueprint("stream", __name__, url_prefix="/stream")
 
@@ -18,7 +18,7 @@ def status() -> Response:
 
 def _control(action: str) -> Response:
     no_body()
-    command_id, outcome = services().bus.run(tasks.set_stream_state.name, action=action)
+    command_id, outcome = services().bus.run(SET_STREAM_STATE, action=action)
     if outcome is None or outcome.status != 200:
         return command_response(command_id, outcome)
     return status()
