@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, jsonify, request, url_for
 from marshmallow import Schema, ValidationError
@@ -21,6 +22,7 @@ from core.schemas.fields import flatten_messages
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,16})"?$')
+Loaded = TypeVar("Loaded")
 
 
 def json_body(schema: Schema, *, partial: bool = False,
@@ -29,13 +31,21 @@ def json_body(schema: Schema, *, partial: bool = False,
 
     With `optional`, an empty body stands for `{}`.
     """
+    loaded: dict[str, Any] = json_input(lambda data: schema.load(data, partial=partial),
+                                        optional=optional)
+    return loaded
+
+
+def json_input(load: Callable[[dict[str, Any]], Loaded], *, optional: bool = False) -> Loaded:
+    """The request's JSON object through `load` (a schema's load or a model's loader), which
+    may raise ValidationError: 400/413/415 on any problem, as for `json_body`."""
     limit = services().settings.max_json_bytes
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes", {"body": "too large"})
     if not raw.strip():
         if optional:
-            return {}
+            return load({})
         raise InvalidInput("a JSON body is required", {"body": "missing"})
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json",
@@ -44,10 +54,9 @@ def json_body(schema: Schema, *, partial: bool = False,
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", {"body": "not an object"})
     try:
-        loaded: dict[str, Any] = schema.load(data, partial=partial)
+        return load(data)
     except ValidationError as exc:
         raise InvalidInput("the body is not valid", flatten_messages(exc.messages)) from None
-    return loaded
 
 
 _NO_FIELDS = Schema.from_dict({})()

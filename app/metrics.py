@@ -10,7 +10,6 @@ which reads what the whole system is doing from Redis at scrape time.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 
 import redis
@@ -74,9 +73,7 @@ class StateCollector(Collector):
         """One Redis ping, then the stream, layers, render heartbeat and health checks."""
         up = GaugeMetricFamily(f"{PREFIX}_redis_up", "1 when Redis answers a PING")
         try:
-            started = time.perf_counter()
-            self._store.redis.ping()
-            ping = time.perf_counter() - started
+            ping = self._store.ping()
             families = list(self._read(ping))
         except redis.RedisError as exc:
             log.warning("metrics: Redis is unreachable (%s)", exc)
@@ -92,7 +89,7 @@ class StateCollector(Collector):
         layers = self._store.layers()
         yield _gauge("layers", "Layers in the scene", len(layers))
         yield _gauge("layers_visible", "Visible layers in the scene",
-                     sum(layer["visible"] for layer in layers))
+                     sum(layer.visible for layer in layers))
         desired = self._store.stream()["state"]
         state = GaugeMetricFamily(f"{PREFIX}_stream_desired_state",
                                   "1 for the stream state the operator asked for",
@@ -100,7 +97,7 @@ class StateCollector(Collector):
         for name in DESIRED_STATES:
             state.add_metric([name], float(name == desired))
         yield state
-        age_ms = self._store.live.active_heartbeat_age_ms()
+        age_ms = self._store.render_heartbeat_age_ms()
         if age_ms is not None:
             yield _gauge("render_heartbeat_age_seconds",
                          "Age of the newest heartbeat of the active render instance",
@@ -144,4 +141,4 @@ def serve_metrics(settings: Settings, directory: str) -> None:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
     registry.register(StateCollector(StateStore.from_settings(settings, connect(settings))))
-    start_http_server(settings.metrics_port, registry=registry)
+    start_http_server(settings.metrics_port, addr=settings.listen_host, registry=registry)

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def our_figures(media: Path, frames: int, size: tuple[int, int]) -> dict[str, fl
                 # The bottom layer moves a pixel every frame, so the whole stack is blended
                 # again each frame (tiles stay cached: moving never re-rasterises).
                 bottom = layers[0]
-                layers[0] = {**bottom, "transform": {**bottom["transform"], "x": index % 2}}
+                layers[0] = replace(bottom, transform=replace(bottom.transform, x=index % 2))
             return compositor.compose(layers, [], start + index / FPS)
 
         compositor = Compositor(*size, media)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from core.schemas import LayerInputSchema, LayerSchema
+from core.layers import Layer, NewLayer, load_new_layer
 from core.store import StateStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,25 +22,30 @@ def make_media(folder: Path) -> None:
                    check=True, capture_output=True)
 
 
-def scene_layers(size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+def scene_layers(size: tuple[int, int] | None = None) -> list[Layer]:
     """The reference scene's layers as stored layers (validated by our own schemas).
 
     With `size`, the full-frame background is stretched to it (for other output sizes).
     """
-    raw = json.loads(SCENE.read_text())
-    loader, stored = LayerInputSchema(), LayerSchema()
-    layers = []
-    for number, entry in enumerate(raw["layers"]):
-        layer = loader.load({key: value for key, value in entry.items()})
-        if size and number == 0:
-            layer["transform"] = {**layer["transform"], "width": size[0], "height": size[1]}
-        layers.append(stored.load({**layer, "id": f"layer{number}", "version": 1,
-                                   "createdAt": 1, "updatedAt": 1}))
-    return sorted(layers, key=lambda layer: layer["zIndex"])
+    return [
+        Layer(id=f"layer{number}", type=new.type, name=new.name, content=new.content,
+              visible=new.visible, opacity=new.opacity, transform=new.transform,
+              z_index=new.z_index or 0, version=1, created_at=1, updated_at=1)
+        for number, new in enumerate(_scene(size))
+    ]
 
 
 def create_scene(store: StateStore, size: tuple[int, int] | None = None) -> None:
     """Create the scene's layers through the store, as the worker's tasks would."""
-    for number, layer in enumerate(scene_layers(size)):
-        data = {key: layer[key] for key in LayerInputSchema().fields if key in layer}
-        store.create_layer(f"bench-layer-{number}", data)
+    for number, new in enumerate(_scene(size)):
+        store.create_layer(f"bench-layer-{number}", new)
+
+
+def _scene(size: tuple[int, int] | None) -> list[NewLayer]:
+    raw = json.loads(SCENE.read_text())
+    layers = [load_new_layer(entry) for entry in raw["layers"]]
+    if size:
+        background = layers[0]
+        layers[0] = replace(background, transform=replace(
+            background.transform, width=size[0], height=size[1]))
+    return sorted(layers, key=lambda layer: layer.z_index or 0)

@@ -1,6 +1,6 @@
 """The compositor: stored layers in, one BGR frame out, doing as little work as it can.
 
-Semantics (the wire format is core.schemas.layers.LayerSchema):
+Semantics (the model is core.layers.Layer; each type's content is in core/layers/types/):
 
 - The frame is width x height, BGR uint8, black where no layer draws.
 - Layers arrive sorted bottom to top; invisible ones are skipped. A layer's box has its
@@ -35,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from core.layers import Layer
 from render.layers import build_renderers
-from render.layers.base import FrameInput, LayerError, LayerRenderer, Tile
+from render.layers.base import FrameInput, LayerError, LayerRenderer, RenderContext, Tile
 from render.layers.blend import blend, clip
+from render.layers.fonts import Fonts
 from render.layers.placement import make_tile, scaled_box
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ class Compositor:
                  on_raster: Callable[[str, float], None] | None = None) -> None:
         self.width = width
         self.height = height
-        self._renderers = build_renderers(width, height, media_root)
+        self._renderers = build_renderers(RenderContext(width, height, media_root, Fonts()))
         self._tiles: dict[str, _Cached] = {}
         self._errors: dict[str, str] = {}
         self._raster_seconds: dict[str, float] = {}
@@ -88,7 +90,7 @@ class Compositor:
         """Layer type -> how many times layers of that type were rasterised so far."""
         return dict(self._raster_counts)
 
-    def compose(self, layers: list[dict[str, Any]], chat: list[dict[str, Any]],
+    def compose(self, layers: list[Layer], chat: list[dict[str, Any]],
                 now: float) -> np.ndarray:
         """The frame for `layers` (bottom to top), `chat` (oldest first) at epoch `now`.
 
@@ -98,63 +100,67 @@ class Compositor:
         placed: list[Placed] = []
         errors: dict[str, str] = {}
         for layer in layers:
-            if not layer["visible"]:
+            if not layer.visible:
                 continue
             cached = self._tile_for(layer, frame)
             if cached.error is not None:
-                errors[layer["id"]] = cached.error
+                errors[layer.id] = cached.error
             tile = cached.tile
-            x = layer["transform"]["x"] + tile.dx
-            y = layer["transform"]["y"] + tile.dy
+            x = layer.transform.x + tile.dx
+            y = layer.transform.y + tile.dy
             if not tile.empty and clip(tile, x, y, self.width, self.height) is not None:
-                placed.append((layer["id"], tile, x, y))
+                placed.append((layer.id, tile, x, y))
         self._forget_deleted(layers)
         for renderer in self._renderers.values():
             renderer.end_frame()
         self._errors = errors
         return self._render(placed)
 
-    def _tile_for(self, layer: dict[str, Any], frame: FrameInput) -> _Cached:
+    def _tile_for(self, layer: Layer, frame: FrameInput) -> _Cached:
         """The layer's cached tile, rasterised again only when its key changed."""
-        renderer = self._renderers[layer["type"]]
-        transform = layer["transform"]
+        renderer = self._renderers.get(layer.type)
+        if renderer is None:
+            return _Cached((), _EMPTY, f"layer type {layer.type!r} cannot be drawn here")
+        transform = layer.transform
         key = (
-            layer["type"], renderer.content_key(layer, frame), transform["width"],
-            transform["height"], transform["scale"], transform["rotation"], layer["opacity"],
+            layer.type, renderer.content_key(layer.content, frame), transform.width,
+            transform.height, transform.scale, transform.rotation, layer.opacity,
         )
-        cached = self._tiles.get(layer["id"])
+        cached = self._tiles.get(layer.id)
         if cached is None or cached.key != key:
             started = time.perf_counter()
             tile, error = self._rasterise(renderer, layer, frame)
-            kind, seconds = layer["type"], time.perf_counter() - started
-            self._raster_seconds[layer["id"]] = seconds
+            kind, seconds = layer.type, time.perf_counter() - started
+            self._raster_seconds[layer.id] = seconds
             self._raster_counts[kind] = self._raster_counts.get(kind, 0) + 1
             if self._on_raster is not None:
                 self._on_raster(kind, seconds)
-            cached = self._tiles[layer["id"]] = _Cached(key, tile, error)
+            cached = self._tiles[layer.id] = _Cached(key, tile, error)
         return cached
 
-    def _rasterise(self, renderer: LayerRenderer, layer: dict[str, Any],
+    def _rasterise(self, renderer: LayerRenderer[Any], layer: Layer,
                    frame: FrameInput) -> tuple[Tile, str | None]:
         """A fresh tile for the layer and the problem, if any, it has."""
-        box = scaled_box(layer["transform"])
-        opacity, rotation = layer["opacity"], layer["transform"]["rotation"]
+        box = scaled_box(layer.transform)
+        opacity, rotation = layer.opacity, layer.transform.rotation
         try:
-            return make_tile(renderer.rasterise(layer, frame, box), opacity, rotation), None
+            pixels = renderer.rasterise(layer.content, frame, box)
+            return make_tile(pixels, opacity, rotation), None
         except LayerError as exc:
             error = str(exc)
         # The stream must go on whatever one layer holds; the log keeps the traceback.
         except Exception:
-            log.exception("layer %s (%s) could not be drawn", layer["id"], layer["type"])
+            log.exception("layer %s (%s) could not be drawn", layer.id, layer.type)
             error = "layer could not be drawn (see the render log)"
         try:
-            return make_tile(renderer.placeholder(layer, box, error), opacity, rotation), error
+            return (make_tile(renderer.placeholder(layer.content, box, error), opacity, rotation),
+                    error)
         except LayerError:
             return _EMPTY, error
 
-    def _forget_deleted(self, layers: list[dict[str, Any]]) -> None:
+    def _forget_deleted(self, layers: list[Layer]) -> None:
         """Drop the tiles of layers that no longer exist (hidden ones keep theirs)."""
-        stale = self._tiles.keys() - {layer["id"] for layer in layers}
+        stale = self._tiles.keys() - {layer.id for layer in layers}
         for layer_id in stale:
             del self._tiles[layer_id]
             self._raster_seconds.pop(layer_id, None)

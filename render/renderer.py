@@ -1,12 +1,12 @@
 """The render worker: one thread owns the compositor and the encoder and reconciles the
 running pipeline towards the desired state.
 
-Other threads only talk to it through `commands` (the feed's snapshots and events, the lease
+Other threads only talk to it through its `inbox` (the feed's snapshots and events, the lease
 keeper's changes), applied between two frames. Modes of the loop:
 - streaming (lease held, desired live or paused): a frame per slot at RENDER_FPS, encoded and
   sent to every destination; paused sends the frozen last frame (with silence);
 - previewing (lease held, stopped, someone watches the preview): compose at PREVIEW_FPS;
-- idle: wait for commands.
+- idle: wait for the inbox.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from core.lease import Lease
 from core.redis_client import connect
 from core.store import StateStore
 from render.clock import FrameClock
-from render.commands import Command, LeaseChanged, SceneEvent, Snapshot
 from render.compositor import Compositor
 from render.feed import BLOCK_MS, FeedFollower
+from render.inbox import InboxMessage, LeaseChanged, SceneEvent, Snapshot
 from render.lease import TTL_SECONDS, LeaseKeeper
 from render.metrics import RenderMetrics, RenderView
 from render.pipeline import Pipeline, targets_for
@@ -59,16 +59,16 @@ class Renderer:
         self.settings = settings
         self.instance_id = instance_id or new_instance_id()
         self.store = StateStore.from_settings(settings, client)
-        self.commands: queue.Queue[Command] = queue.Queue()
+        self.inbox: queue.Queue[InboxMessage] = queue.Queue()
         self.scene = Scene()
         self.metrics = RenderMetrics()
         self.compositor = Compositor(settings.output_width, settings.output_height,
                                      settings.media_root, on_raster=self.metrics.observe_raster)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
-        self._feed = FeedFollower(StateStore.from_settings(settings, feed_client), self.commands)
+        self._feed = FeedFollower(StateStore.from_settings(settings, feed_client), self.inbox)
         self.lease = LeaseKeeper(
             Lease(client, self.store.keys.render_lease, self.instance_id, TTL_SECONDS),
-            self.commands)
+            self.inbox)
         self.preview = PreviewPublisher(self.store.live, settings.output_width,
                                         settings.output_height, settings.preview_fps)
         self._reporter = Reporter(self.store.live, self.instance_id,
@@ -127,17 +127,17 @@ class Renderer:
 
     def _apply_commands(self, wait: float) -> None:
         try:
-            command = self.commands.get(timeout=wait) if wait else self.commands.get_nowait()
+            command = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
         except queue.Empty:
             return
         while True:
             self._apply(command)
             try:
-                command = self.commands.get_nowait()
+                command = self.inbox.get_nowait()
             except queue.Empty:
                 return
 
-    def _apply(self, command: Command) -> None:
+    def _apply(self, command: InboxMessage) -> None:
         was = self.scene.state
         if isinstance(command, Snapshot):
             self.scene.replace(command.desired, command.layers, command.chat)
@@ -191,7 +191,7 @@ class Renderer:
         errors = self.compositor.errors
         if errors != self._layer_errors:
             # Only when the problems change, not every frame (a rename shows with the next).
-            names = {layer["id"]: layer["name"] for layer in self.scene.layers()}
+            names = {layer.id: layer.name for layer in self.scene.layers()}
             self._layer_errors = dict(errors)
             self._layer_problems = [f"layer {names.get(layer_id, layer_id)!r}: {message}"
                                     for layer_id, message in errors.items()]

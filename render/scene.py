@@ -8,20 +8,22 @@ after a full read) changes nothing, and applying the same event twice is harmles
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from marshmallow import ValidationError
 
 from core import events
-from core.schemas import ChatMessageSchema, LayerSchema, StreamRecordSchema
-from core.store import StoredEvent, layer_order
+from core.layers import Layer, layer_order, load_layer
+from core.layers.types.chat import MAX_MESSAGES
+from core.schemas import ChatMessageSchema, StreamRecordSchema
+from core.store import StoredEvent
 
 log = logging.getLogger(__name__)
 
-# The chat layer shows at most 50 messages (ChatContentSchema.maxMessages).
-CHAT_KEPT = 50
+# What the chat layers can show at most.
+CHAT_KEPT = MAX_MESSAGES
 
-_layer_schema = LayerSchema()
 _record_schema = StreamRecordSchema()
 _chat_schema = ChatMessageSchema()
 
@@ -31,9 +33,9 @@ class Scene:
 
     def __init__(self) -> None:
         self.desired: dict[str, Any] = {"state": "stopped", "version": 0, "startTime": None}
-        self._layers: dict[str, dict[str, Any]] = {}
+        self._layers: dict[str, Layer] = {}
         self.chat: list[dict[str, Any]] = []
-        self._ordered: list[dict[str, Any]] | None = None
+        self._ordered: list[Layer] | None = None
         # False until the first full read: nothing is drawn from a scene not yet known.
         self.loaded = False
 
@@ -42,17 +44,17 @@ class Scene:
         """The desired state: stopped, live or paused."""
         return self.desired["state"]
 
-    def layers(self) -> list[dict[str, Any]]:
+    def layers(self) -> list[Layer]:
         """Layers bottom to top (cached until the next change)."""
         if self._ordered is None:
             self._ordered = sorted(self._layers.values(), key=layer_order)
         return self._ordered
 
-    def replace(self, desired: dict[str, Any], layers: list[dict[str, Any]],
+    def replace(self, desired: dict[str, Any], layers: list[Layer],
                 chat: list[dict[str, Any]]) -> None:
         """Take a full read of the store as the new truth."""
         self.desired = desired
-        self._layers = {layer["id"]: layer for layer in layers}
+        self._layers = {layer.id: layer for layer in layers}
         self.chat = chat[-CHAT_KEPT:]
         self._ordered = None
         self.loaded = True
@@ -67,7 +69,7 @@ class Scene:
 
     def _apply(self, kind: str, data: dict[str, Any]) -> bool:
         if kind in (events.LAYER_CREATED, events.LAYER_UPDATED, events.LAYER_VISIBILITY):
-            return self._put_layer(_layer_schema.load(data))
+            return self._put_layer(load_layer(data))
         if kind == events.LAYER_DELETED:
             return self._forget_layer(data["id"])
         if kind == events.LAYERS_REORDERED:
@@ -87,11 +89,11 @@ class Scene:
             return True
         return False
 
-    def _put_layer(self, layer: dict[str, Any]) -> bool:
-        known = self._layers.get(layer["id"])
-        if known is not None and known["version"] >= layer["version"]:
+    def _put_layer(self, layer: Layer) -> bool:
+        known = self._layers.get(layer.id)
+        if known is not None and known.version >= layer.version:
             return False
-        self._layers[layer["id"]] = layer
+        self._layers[layer.id] = layer
         self._ordered = None
         return True
 
@@ -101,9 +103,9 @@ class Scene:
 
     def _restack(self, entry: dict[str, Any]) -> bool:
         known = self._layers.get(entry["id"])
-        if known is None or known["version"] >= entry["version"]:
+        if known is None or known.version >= entry["version"]:
             return False
-        self._layers[entry["id"]] = {**known, "zIndex": int(entry["zIndex"]),
-                                     "version": int(entry["version"])}
+        self._layers[entry["id"]] = replace(known, z_index=int(entry["zIndex"]),
+                                            version=int(entry["version"]))
         self._ordered = None
         return True

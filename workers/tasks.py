@@ -9,9 +9,12 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
+from marshmallow import ValidationError
 
 from core import tasks as names
-from core.errors import StoreContention
+from core.errors import InvalidInput, StoreContention
+from core.layers import load_new_layer
+from core.schemas.fields import flatten_messages
 from core.store import StateStore
 from core.store.health import HealthChecks
 
@@ -40,8 +43,15 @@ def set_stream_state(self: Task, command_id: str, action: str) -> int:
 
 @shared_task(name=names.CREATE_LAYER, **_RETRY)
 def create_layer(self: Task, command_id: str, layer: dict[str, Any]) -> int:
-    """Add a layer (already validated by the API)."""
-    return _store(self).create_layer(command_id, layer).status
+    """Add a layer, sent as camelCase JSON (the API checked it; it is loaded again here, at
+    the worker's own edge)."""
+    store = _store(self)
+    try:
+        new = load_new_layer(layer)
+    except ValidationError as exc:
+        refused = InvalidInput("the layer is not valid", flatten_messages(exc.messages))
+        return store.refuse(command_id, refused).status
+    return store.create_layer(command_id, new).status
 
 
 @shared_task(name=names.UPDATE_LAYER, **_RETRY)

@@ -1,29 +1,36 @@
 """Layers: list, create, read, patch, delete, visibility and reorder."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, url_for
-from marshmallow import ValidationError
 
-from app.http import command_response, if_match, json_body, resource_id, resource_response
+from app.http import (
+    command_response,
+    if_match,
+    json_body,
+    json_input,
+    resource_id,
+    resource_response,
+)
 from app.services import services
 from core import tasks
 from core.errors import InvalidInput
-from core.media import MediaPathError, resolve_source
-from core.schemas import (
-    LayerInputSchema,
-    LayerPatchSchema,
-    ReorderSchema,
-    VisibilitySchema,
-    apply_layer_patch,
+from core.layers import (
+    Layer,
+    dump_layer,
+    dump_new_layer,
+    find_layer_type,
+    load_new_layer,
+    load_patch,
 )
-from core.schemas.fields import flatten_messages
+from core.layers.schemas import ReorderSchema, VisibilitySchema
+from core.media import MediaPathError, resolve_source
+from core.schemas.fields import MediaSource
 
 blueprint = Blueprint("layers", __name__, url_prefix="/stream/layers")
 
 # Schemas are stateless once built, and building one per request costs more than loading.
-_layer_input = LayerInputSchema()
-_layer_patch = LayerPatchSchema()
 _visibility = VisibilitySchema()
 _reorder = ReorderSchema()
 
@@ -38,9 +45,10 @@ def list_layers() -> Response:
 @blueprint.post("")
 def create_layer() -> Response:
     """Add a layer; 201 with the layer and its Location."""
-    layer = json_body(_layer_input)
-    _check_media(layer)
-    command_id, outcome = services().bus.run(tasks.CREATE_LAYER, layer=layer)
+    new = json_input(load_new_layer)
+    wire = dump_new_layer(new)
+    _check_media(new.type, wire["content"])
+    command_id, outcome = services().bus.run(tasks.CREATE_LAYER, layer=wire)
     response = command_response(command_id, outcome)
     if outcome is not None and outcome.status == 201:
         response.headers["Location"] = url_for(".get_layer", layer_id=outcome.body["id"])
@@ -60,16 +68,11 @@ def update_layer(layer_id: str) -> Response:
     conditional."""
     layer_id = resource_id(layer_id)
     expected = if_match()
-    patch = json_body(_layer_patch, partial=True)
-    if "content" in patch or "type" in patch:
-        # Content rules depend on the layer's type, so check the merged result here; every
-        # other field was fully checked by the patch schema alone.
-        try:
-            merged = apply_layer_patch(services().store.layer(layer_id), patch)
-        except ValidationError as exc:
-            raise InvalidInput("the change is not valid",
-                               flatten_messages(exc.messages)) from None
-        _check_media(merged)
+    patch = json_input(load_patch)
+    if "content" in patch:
+        # The worker checks the content against the layer's type when it merges the change;
+        # only whether a media file exists is checked here, where the library is.
+        _check_media(services().store.layer(layer_id).type, patch["content"])
     command_id, outcome = services().bus.run(
         tasks.UPDATE_LAYER, layer_id=layer_id, patch=patch, if_match=expected)
     return command_response(command_id, outcome)
@@ -103,21 +106,26 @@ def reorder_layers() -> Response:
     return command_response(command_id, outcome)
 
 
-def _check_media(layer: dict[str, Any]) -> None:
-    """An image layer must name a file that exists inside MEDIA_ROOT."""
-    if layer.get("type") != "image" or "content" not in layer:
+def _check_media(type_name: str, content: Mapping[str, Any]) -> None:
+    """Every media file the content names (fields of kind media) must exist in MEDIA_ROOT."""
+    layer_type = find_layer_type(type_name)
+    if layer_type is None:
         return
-    source = layer["content"]["source"]
-    try:
-        path = resolve_source(services().settings.media_root, source)
-    except MediaPathError as exc:
-        raise InvalidInput("the image source is not allowed",
-                           {"content.source": str(exc)}) from None
-    if not path.is_file():
-        raise InvalidInput("the image source does not exist",
-                           {"content.source": f"no file {source!r} in the media library"})
+    for field in layer_type.schema.fields.values():
+        name = field.data_key or field.name
+        source = content.get(name)
+        if not isinstance(field, MediaSource) or not isinstance(source, str):
+            continue
+        try:
+            path = resolve_source(services().settings.media_root, source)
+        except MediaPathError as exc:
+            raise InvalidInput("the media source is not allowed",
+                               {f"content.{name}": str(exc)}) from None
+        if not path.is_file():
+            raise InvalidInput("the media source does not exist",
+                               {f"content.{name}": f"no file {source!r} in the media library"})
 
 
-def _with_render_errors(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    errors = services().store.live.telemetry()["layerErrors"]
-    return [{**layer, "error": errors.get(layer["id"])} for layer in layers]
+def _with_render_errors(layers: list[Layer]) -> list[dict[str, Any]]:
+    errors = services().store.layer_errors()
+    return [{**dump_layer(layer), "error": errors.get(layer.id)} for layer in layers]

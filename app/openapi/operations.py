@@ -12,26 +12,29 @@ from typing import Any
 
 from marshmallow import Schema
 
-from core.schemas import (
-    ChatInputSchema,
-    ChatMessageSchema,
-    LayerInputSchema,
-    LayerPatchSchema,
-    LayerSchema,
-    PreviewClientSchema,
-    ReorderSchema,
-    StreamStatusSchema,
-    VisibilitySchema,
-)
-from core.schemas.api import (
+from app.openapi.schemas import (
     CommandStatusSchema,
     EmptySchema,
     HealthSchema,
     LayerReadSchema,
+    LayerTypeSchema,
     MediaItemSchema,
     MediaUploadSchema,
     PendingSchema,
     TicketSchema,
+)
+from core.layers.schemas import (
+    LayerInputSchema,
+    LayerPatchSchema,
+    LayerSchema,
+    ReorderSchema,
+    VisibilitySchema,
+)
+from core.schemas import (
+    ChatInputSchema,
+    ChatMessageSchema,
+    PreviewClientSchema,
+    StreamStatusSchema,
 )
 
 JSON = "application/json"
@@ -94,6 +97,9 @@ OPERATIONS: dict[str, Operation] = {
     "stream.stop": _control(conflict=False),
     "stream.pause": _control(conflict=True),
     "stream.resume": _control(conflict=True),
+    "layer_types.list_layer_types": Operation(
+        {200: json_response("every layer type with its content fields",
+                            LayerTypeSchema(many=True))}),
     "layers.list_layers": Operation(
         {200: json_response("every layer, bottom first", LayerReadSchema(many=True))}),
     "layers.create_layer": Operation(

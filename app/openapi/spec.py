@@ -16,11 +16,12 @@ from marshmallow import fields
 
 from app.auth import READ_METHODS, VIEWER_MAY_POST
 from app.openapi.operations import JSON, OPERATIONS, PENDING, Operation
+from app.openapi.schemas import ErrorSchema, RateLimitedSchema, VersionConflictSchema
 from app.openapi.websocket import websocket_doc
 from core.config import Settings
-from core.schemas.api import ErrorSchema, RateLimitedSchema, VersionConflictSchema
+from core.layers import layer_types
+from core.layers.schemas import ID_LENGTH
 from core.schemas.fields import COLOR_PATTERN, Boolean, Color, Integer, Number, Text
-from core.schemas.layers import CONTENT_SCHEMAS, ID_LENGTH
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"
@@ -130,8 +131,9 @@ def _add_components(spec: APISpec, settings: Settings) -> None:
             response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
         spec.components.response(name, response)
     spec.components.response("Pending", PENDING)
-    for kind, schema in CONTENT_SCHEMAS.items():
+    for kind, layer_type in layer_types().items():
         title = kind.capitalize()
+        schema = type(layer_type.schema)
         spec.components.schema(f"{title}Content", schema=schema)
         # A PATCH merges content key by key, so any subset of the keys is a valid change.
         spec.components.schema(f"{title}ContentPatch", schema=schema(partial=True))
@@ -201,19 +203,21 @@ def _describe_content(schemas: dict[str, Any]) -> None:
     """A layer's `content` is checked against its `type` (a marshmallow post_load, which
     apispec cannot see): say which shapes it takes."""
     full = [{"$ref": f"#/components/schemas/{kind.capitalize()}Content"}
-            for kind in CONTENT_SCHEMAS]
+            for kind in layer_types()]
     partial = [{"$ref": f"#/components/schemas/{kind.capitalize()}ContentPatch"}
-               for kind in CONTENT_SCHEMAS]
+               for kind in layer_types()]
     what = "by type: " + ", ".join(f"{kind} {kind.capitalize()}Content"
-                                   for kind in CONTENT_SCHEMAS)
+                                   for kind in layer_types())
     for name in ("LayerInput", "Layer", "LayerRead"):
         schemas[name]["properties"]["content"] = {"anyOf": full, "description": what}
+        # The type is checked against the registry at load time, which apispec cannot see.
+        schemas[name]["properties"]["type"]["enum"] = list(layer_types())
     patch = schemas["LayerPatch"]
     patch["properties"]["content"] = {
         "anyOf": partial, "description": "keys to change, merged into the layer's content"}
     patch["minProperties"] = 1
     # A partial load fills no defaults: a key left out of a change keeps its value.
-    for name in ("LayerPatch", *(f"{kind.capitalize()}ContentPatch" for kind in CONTENT_SCHEMAS)):
+    for name in ("LayerPatch", *(f"{kind.capitalize()}ContentPatch" for kind in layer_types())):
         for prop in schemas[name]["properties"].values():
             prop.pop("default", None)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.preview import TICKET_TTL_SECONDS
 from app.preview import MAX_CLIENT_MESSAGE_BYTES
 from app.preview.feed import LAYER_EVENTS, LIVE_STATE_EVERY_SECONDS
 from app.preview.handshake import DEFAULT_QUALITY
@@ -19,6 +18,7 @@ from app.preview.session import CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA
 from core.config import Settings
 from core.preview_frames import preview_size
 from core.schemas.preview import QUALITIES
+from core.store.live import TICKET_TTL_SECONDS
 
 # simple-websocket closes with this when a message exceeds its max_message_size.
 CLOSE_MESSAGE_TOO_BIG = 1009

@@ -1,14 +1,7 @@
-"""marshmallow schemas for everything on the wire and in Redis; camelCase, as on the wire."""
+"""marshmallow schemas for the wire and Redis (camelCase, as on the wire); layers have theirs
+in core.layers."""
 
 from core.schemas.chat import ChatInputSchema, ChatMessageSchema
-from core.schemas.layers import (
-    LayerInputSchema,
-    LayerPatchSchema,
-    LayerSchema,
-    ReorderSchema,
-    VisibilitySchema,
-    apply_layer_patch,
-)
 from core.schemas.preview import PreviewClientSchema
 from core.schemas.stream import (
     RenderInstanceSchema,
@@ -18,8 +11,6 @@ from core.schemas.stream import (
 )
 
 __all__ = [
-    "ChatInputSchema", "ChatMessageSchema", "LayerInputSchema", "LayerPatchSchema",
-    "LayerSchema", "PreviewClientSchema", "RenderInstanceSchema", "ReorderSchema",
-    "StreamRecordSchema", "StreamStatusSchema", "TelemetrySchema", "VisibilitySchema",
-    "apply_layer_patch",
+    "ChatInputSchema", "ChatMessageSchema", "PreviewClientSchema", "RenderInstanceSchema",
+    "StreamRecordSchema", "StreamStatusSchema", "TelemetrySchema",
 ]

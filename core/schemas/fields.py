@@ -93,3 +93,21 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:
             flat.update(flatten_messages(item, prefix))
         return flat
     return {prefix or "_schema": str(messages)}
+
+
+class MediaSource(Text):
+    """A file in the media library, named relative to MEDIA_ROOT (`logos/brand.png`).
+
+    Only the name is checked here; whether the file exists is the API's check at the edge,
+    and the render worker shows a placeholder for one that went away.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        from core.media import MediaPathError, check_source
+
+        source = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            check_source(source)
+        except MediaPathError as exc:
+            raise ValidationError(str(exc)) from None
+        return source

@@ -7,6 +7,6 @@ telemetry and heartbeats, preview clients) and the event feed they follow.
 
 from core.store.live import LiveState, StoredEvent
 from core.store.state import STREAM_ACTIONS, StateStore
-from core.store.values import layer_order, now_ms
+from core.store.values import now_ms
 
-__all__ = ["STREAM_ACTIONS", "LiveState", "StateStore", "StoredEvent", "layer_order", "now_ms"]
+__all__ = ["STREAM_ACTIONS", "LiveState", "StateStore", "StoredEvent", "now_ms"]

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 TELEMETRY_FIELD = "status"
 # A heartbeat this old belongs to an instance that died without saying goodbye; it is pruned.
 HEARTBEAT_FORGET_MS = 60_000
+# Long enough to open a WebSocket right after asking, short enough to be useless if leaked.
+TICKET_TTL_SECONDS = 30
 
 _telemetry_schema = TelemetrySchema()
 _instance_schema = RenderInstanceSchema()
@@ -57,7 +59,7 @@ class LiveState:
     def telemetry(self) -> dict[str, Any]:
         """The render worker's last report, or the idle defaults."""
         raw = self.redis.hget(self.keys.stream, TELEMETRY_FIELD)
-        found = self._values.parse(self.keys.stream, TELEMETRY_FIELD, raw, _telemetry_schema)
+        found = self._values.parse(self.keys.stream, TELEMETRY_FIELD, raw, _telemetry_schema.load)
         return found or _telemetry_schema.load({})
 
     def write_telemetry(self, telemetry: dict[str, Any]) -> None:
@@ -173,7 +175,7 @@ class LiveState:
     def _hash_entries(self, key: str,
                       schema: Schema) -> list[tuple[str, dict[str, Any] | None]]:
         """Each field of hash `key` with its value loaded (None if corrupt: quarantined)."""
-        return [(field, self._values.parse(key, field, raw, schema))
+        return [(field, self._values.parse(key, field, raw, schema.load))
                 for field, raw in self.redis.hgetall(key).items()]
 
     def _event(self, entry_id: str, fields: dict[str, str]) -> StoredEvent | None:

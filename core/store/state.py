@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -32,11 +34,12 @@ from core.errors import (
     VersionConflict,
 )
 from core.keys import Keys
-from core.schemas import ChatMessageSchema, LayerSchema, StreamRecordSchema, apply_layer_patch
+from core.layers import Layer, NewLayer, apply_patch, dump_layer, layer_order, load_layer
+from core.layers.schemas import Z_INDEX
+from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
-from core.schemas.layers import Z_INDEX
-from core.store.live import LiveState
-from core.store.values import StoredValues, layer_order, now_ms
+from core.store.live import TICKET_TTL_SECONDS, LiveState
+from core.store.values import StoredValues, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,6 @@ CAS_ATTEMPTS = 200
 STREAM_FIELD = "desired"
 STREAM_ACTIONS = ("start", "stop", "pause", "resume")
 
-_layer_schema = LayerSchema()
 _stream_schema = StreamRecordSchema()
 _chat_schema = ChatMessageSchema()
 
@@ -93,16 +95,16 @@ class StateStore:
             **telemetry,
         }
 
-    def layers(self) -> list[dict[str, Any]]:
+    def layers(self) -> list[Layer]:
         """Every valid layer, bottom to top."""
         found = []
         for layer_id, raw in self.redis.hgetall(self.keys.layers).items():
-            layer = self._values.parse(self.keys.layers, layer_id, raw, _layer_schema)
+            layer = self._values.parse(self.keys.layers, layer_id, raw, load_layer)
             if layer is not None:
                 found.append(layer)
         return sorted(found, key=layer_order)
 
-    def layer(self, layer_id: str) -> dict[str, Any]:
+    def layer(self, layer_id: str) -> Layer:
         """One layer, or NotFound."""
         return self._read_layer(layer_id)[1]
 
@@ -111,10 +113,41 @@ class StateStore:
         raws = self.redis.lrange(self.keys.chat, 0, max(limit, 1) - 1)
         messages = []
         for index, raw in enumerate(raws):
-            message = self._values.parse(self.keys.chat, index, raw, _chat_schema)
+            message = self._values.parse(self.keys.chat, index, raw, _chat_schema.load)
             if message is not None:
                 messages.append(message)
         return messages[::-1]
+
+    # ---- what the views read beside the operator's state (issue 12, item 4) ---------------
+    # The API and the preview reach live state and the connection through these, so the store
+    # stays the one reader of Redis.
+
+    def ping(self) -> float:
+        """Seconds one PING took (redis.ConnectionError or TimeoutError when Redis is down)."""
+        started = time.perf_counter()
+        self.redis.ping()
+        return time.perf_counter() - started
+
+    def layer_errors(self) -> dict[str, str]:
+        """layer id -> what the render worker could not draw of it (a missing image, say)."""
+        errors: dict[str, str] = self.live.telemetry()["layerErrors"]
+        return errors
+
+    def render_heartbeat_age_ms(self) -> int | None:
+        """Milliseconds since the active render instance last beat (None: none beats)."""
+        return self.live.active_heartbeat_age_ms()
+
+    def preview_clients(self) -> list[dict[str, Any]]:
+        """Connected preview clients, by id."""
+        return self.live.preview_clients()
+
+    def issue_preview_ticket(self) -> str:
+        """A single-use preview ticket, valid for TICKET_TTL_SECONDS."""
+        return self.live.issue_ticket(TICKET_TTL_SECONDS)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.redis.close()
 
     # ---- commands ----------------------------------------------------------------------
 
@@ -164,34 +197,43 @@ class StateStore:
 
         return self._run(command_id, plan)
 
-    def create_layer(self, command_id: str, data: dict[str, Any]) -> Outcome:
-        """Add a layer from loaded input; without a zIndex it goes on top."""
+    def create_layer(self, command_id: str, new: NewLayer) -> Outcome:
+        """Add a layer; without a zIndex it goes on top."""
 
         layer_id = secrets.token_hex(6)
 
         def plan() -> Plan:
             now = self._clock()
-            layer = {**data, "id": layer_id, "version": 1, "createdAt": now, "updatedAt": now}
-            if "zIndex" not in layer:
-                top = max((other["zIndex"] for other in self.layers()), default=-1) + 1
-                layer["zIndex"] = min(top, Z_INDEX.max)
-            layer = _validated(layer)
+            z_index = new.z_index
+            if z_index is None:
+                top = max((other.z_index for other in self.layers()), default=-1) + 1
+                z_index = min(top, Z_INDEX.max)
+            layer = dump_layer(Layer(
+                id=layer_id, type=new.type, name=new.name, content=new.content,
+                visible=new.visible, opacity=new.opacity, transform=new.transform,
+                z_index=z_index, version=1, created_at=now, updated_at=now))
             return Plan(
                 Outcome(201, layer),
-                [Change(self.keys.layers, layer["id"], None, dumps(layer))],
+                [Change(self.keys.layers, layer_id, None, dumps(layer))],
                 event=(events.LAYER_CREATED, layer),
                 cap=(self.keys.layers, self.max_layers),
             )
 
         return self._run(command_id, plan)
 
+    def refuse(self, command_id: str, error: DomainError) -> Outcome:
+        """Record `error` as a command's outcome (a message the worker could not accept)."""
+        return self._run(command_id, _refusal(error))
+
     def update_layer(
-        self, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None = None
+        self, command_id: str, layer_id: str, patch: Mapping[str, Any],
+        if_match: int | None = None,
     ) -> Outcome:
-        """Merge a loaded patch into a layer (the merge revalidates the whole layer)."""
+        """Merge a camelCase change into a layer (`core.layers.apply_patch`: the merge checks
+        the whole layer against its type)."""
         return self._change_layer(
             command_id, layer_id, if_match, events.LAYER_UPDATED,
-            lambda layer: apply_layer_patch(layer, patch),
+            lambda layer: apply_patch(layer, patch),
         )
 
     def set_visibility(
@@ -200,7 +242,7 @@ class StateStore:
         """Show or hide a layer."""
         return self._change_layer(
             command_id, layer_id, if_match, events.LAYER_VISIBILITY,
-            lambda layer: {**layer, "visible": visible},
+            lambda layer: replace(layer, visible=visible),
         )
 
     def delete_layer(self, command_id: str, layer_id: str, if_match: int | None = None) -> Outcome:
@@ -211,7 +253,7 @@ class StateStore:
             return Plan(
                 Outcome(204, None),
                 [Change(self.keys.layers, layer_id, raw, None)],
-                event=(events.LAYER_DELETED, {"id": layer_id, "version": layer["version"] + 1}),
+                event=(events.LAYER_DELETED, {"id": layer_id, "version": layer.version + 1}),
             )
 
         return self._run(command_id, plan)
@@ -221,7 +263,7 @@ class StateStore:
 
         def plan() -> Plan:
             raws = self.redis.hgetall(self.keys.layers)
-            current = {layer["id"]: layer for layer in self.layers()}
+            current = {layer.id: layer for layer in self.layers()}
             missing = sorted(set(current) - set(ids))
             unknown = sorted(set(ids) - set(current))
             if missing or unknown:
@@ -231,12 +273,12 @@ class StateStore:
             changes, stacked = [], []
             for position, layer_id in enumerate(ids):
                 layer = current[layer_id]
-                if layer["zIndex"] != position:
-                    layer = {**layer, "zIndex": position, "version": layer["version"] + 1,
-                             "updatedAt": now}
+                if layer.z_index != position:
+                    layer = replace(layer, z_index=position, version=layer.version + 1,
+                                    updated_at=now)
                     changes.append(Change(self.keys.layers, layer_id, raws[layer_id],
-                                          dumps(layer)))
-                stacked.append(layer)
+                                          dumps(dump_layer(layer))))
+                stacked.append(dump_layer(layer))
             summary = [{"id": lyr["id"], "zIndex": lyr["zIndex"], "version": lyr["version"]}
                        for lyr in stacked]
             return Plan(Outcome(200, stacked), changes,
@@ -274,17 +316,18 @@ class StateStore:
 
     def _change_layer(
         self, command_id: str, layer_id: str, if_match: int | None, event_type: str,
-        change: Callable[[dict[str, Any]], dict[str, Any]],
+        change: Callable[[Layer], Layer],
     ) -> Outcome:
         def plan() -> Plan:
             raw, layer = self._layer_for_change(layer_id, if_match)
             try:
-                changed = change(layer)
+                changed_layer = change(layer)
             except ValidationError as exc:
                 raise InvalidInput(
                     "the change is not valid", flatten_messages(exc.messages)) from None
             # `change` returns a valid layer; the server fields below are ours.
-            changed = {**changed, "version": layer["version"] + 1, "updatedAt": self._clock()}
+            changed = dump_layer(replace(changed_layer, version=layer.version + 1,
+                                         updated_at=self._clock()))
             return Plan(
                 Outcome(200, changed),
                 [Change(self.keys.layers, layer_id, raw, dumps(changed))],
@@ -293,20 +336,20 @@ class StateStore:
 
         return self._run(command_id, plan)
 
-    def _read_layer(self, layer_id: str) -> tuple[str, dict[str, Any]]:
+    def _read_layer(self, layer_id: str) -> tuple[str, Layer]:
         """A layer's raw JSON (for compare-and-set) and its parsed form, or NotFound."""
         raw = self.redis.hget(self.keys.layers, layer_id)
-        layer = self._values.parse(self.keys.layers, layer_id, raw, _layer_schema)
+        layer = self._values.parse(self.keys.layers, layer_id, raw, load_layer)
         if raw is None or layer is None:
             raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
         return raw, layer
 
-    def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, dict[str, Any]]:
+    def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, Layer]:
         raw, layer = self._read_layer(layer_id)
-        if if_match is not None and if_match != layer["version"]:
+        if if_match is not None and if_match != layer.version:
             raise VersionConflict(
-                f"layer {layer_id} is at version {layer['version']}, not {if_match}",
-                current=layer,
+                f"layer {layer_id} is at version {layer.version}, not {if_match}",
+                current=dump_layer(layer),
             )
         return raw, layer
 
@@ -314,7 +357,7 @@ class StateStore:
         """The stored stream record and its raw JSON, writing the defaults if it is missing."""
         for _ in range(CAS_ATTEMPTS):
             raw = self.redis.hget(self.keys.stream, STREAM_FIELD)
-            record = self._values.parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema)
+            record = self._values.parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema.load)
             if raw is not None and record is not None:
                 return raw, record
             defaults = {"state": "stopped", "version": 1, "startTime": None,
@@ -367,11 +410,4 @@ def _stream_target(state: str, action: str) -> str:
 def _refusal(error: DomainError) -> Callable[[], Plan]:
     """A plan that changes nothing and answers with `error`."""
     return lambda: Plan(Outcome(error.status, error.to_body()))
-
-
-def _validated(layer: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return _layer_schema.load(layer)
-    except ValidationError as exc:
-        raise InvalidInput("the layer is not valid", flatten_messages(exc.messages)) from None
 

@@ -1,25 +1,24 @@
-"""Layer rasterisers, one module per layer type on `base.LayerRenderer`, plus the shared
-geometry (`placement`) and blending (`blend`) the compositor uses."""
+"""Layer rasterisers, one module per layer type registering itself with `@rasteriser`, plus
+the shared geometry (`placement`), blending (`blend`) and fonts the compositor uses."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+import logging
+import pkgutil
+from typing import Any
 
-from render.layers.base import LayerRenderer
-from render.layers.chat import ChatLayer
-from render.layers.clock import ClockLayer
-from render.layers.color import ColorLayer
-from render.layers.image import ImageLayer
-from render.layers.text import Fonts, TextLayer
+from core.layers import layer_types
+from render.layers.base import RASTERISERS, LayerRenderer, RenderContext
+
+log = logging.getLogger(__name__)
 
 
-def build_renderers(width: int, height: int, media_root: Path) -> dict[str, LayerRenderer]:
-    """One rasteriser per layer type, sharing one font cache."""
-    fonts = Fonts()
-    return {
-        "image": ImageLayer(media_root, fonts),
-        "text": TextLayer(fonts),
-        "color": ColorLayer(width, height),
-        "chat": ChatLayer(fonts),
-        "clock": ClockLayer(fonts),
-    }
+def build_renderers(context: RenderContext) -> dict[str, LayerRenderer[Any]]:
+    """One rasteriser per registered layer type, sharing the context (and its font cache)."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    missing = sorted(set(layer_types()) - set(RASTERISERS))
+    if missing:
+        log.error("no rasteriser for layer types %s; such layers are not drawn", missing)
+    return {name: cls(context) for name, cls in RASTERISERS.items()}

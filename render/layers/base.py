@@ -1,19 +1,26 @@
-"""What every layer rasteriser shares: the frame inputs, the box, the tile, the base class.
+"""What every layer rasteriser shares: the frame inputs, the box, the tile, the base class,
+and the registry that ties each rasteriser to its layer type (the render half of
+core.layers.registry).
 
-A rasteriser turns a stored layer into a premultiplied BGRA image the size of its scaled box;
-`render.layers.placement` then applies opacity and rotation and makes the `Tile` the
-compositor blends. Position is deliberately not an input, so moving a layer reuses its tile.
+A rasteriser turns a layer's typed content into a premultiplied BGRA image the size of its
+scaled box; `render.layers.placement` then applies opacity and rotation and makes the `Tile`
+the compositor blends. Position is deliberately not an input, so moving a layer reuses its
+tile. A module of this package registers its rasteriser with `@rasteriser("type")`.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+from core.layers import LayerContent
+from render.layers.fonts import Fonts
 
 # Bounds what one layer may allocate (about 100 MB of tile); a bigger layer is reported.
 MAX_TILE_PIXELS = 16 * 1024 * 1024
@@ -75,27 +82,58 @@ class Tile:
         return self.premult.shape[0]
 
 
-class LayerRenderer(ABC):
+@dataclass(frozen=True)
+class RenderContext:
+    """What rasterisers are built with: the output size, the media library, the font cache."""
+
+    width: int
+    height: int
+    media_root: Path
+    fonts: Fonts
+
+
+Content = TypeVar("Content", bound=LayerContent)
+
+
+class LayerRenderer(ABC, Generic[Content]):
     """Rasterises one layer type. One instance per compositor, so caches live here."""
 
-    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
-        """Everything in the content that decides the pixels; by default the content itself."""
-        return tuple(sorted(layer["content"].items()))
+    def __init__(self, context: RenderContext) -> None:
+        self.context = context
+
+    def content_key(self, content: Content, frame: FrameInput) -> Hashable:
+        """Everything that decides the pixels besides the box; by default the content itself
+        (content objects are frozen, so they hash)."""
+        return content
 
     @abstractmethod
-    def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
+    def rasterise(self, content: Content, frame: FrameInput, box: Box) -> np.ndarray:
         """The layer's pixels as premultiplied BGRA uint8, opacity and rotation not applied.
 
         May raise LayerError; then `placeholder` draws instead.
         """
 
-    def placeholder(self, layer: dict[str, Any], box: Box, message: str) -> np.ndarray:
+    def placeholder(self, content: Content, box: Box, message: str) -> np.ndarray:
         """What to draw when `rasterise` failed: by default nothing (a transparent pixel)."""
         return np.zeros((1, 1, 4), np.uint8)
 
     def end_frame(self) -> None:
         """Called once after each compose, to drop state for content no longer shown."""
         return None  # most layer types keep no state between frames
+
+
+RendererClass = type[LayerRenderer[Any]]
+RASTERISERS: dict[str, RendererClass] = {}
+
+
+def rasteriser(type_name: str) -> Callable[[RendererClass], RendererClass]:
+    """Class decorator: draw layers of `type_name` (a type in core.layers) with this class."""
+
+    def register(cls: RendererClass) -> RendererClass:
+        RASTERISERS[type_name] = cls
+        return cls
+
+    return register
 
 
 def check_size(width: int, height: int) -> None:

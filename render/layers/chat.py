@@ -8,18 +8,19 @@ are part of the tile key, so the layer re-rasterises only when a message it show
 
 from __future__ import annotations
 
-from typing import Any
+from core.layers.types.chat import ChatContent
+from render.layers.base import Box, FrameInput, rasteriser
+from render.layers.fonts import Font
+from render.layers.text import StyledTextLayer, line_pitch, line_width
 
-from render.layers.base import Box, FrameInput
-from render.layers.text import Font, TextLayer, line_pitch, line_width
 
-
-class ChatLayer(TextLayer):
+@rasteriser("chat")
+class ChatLayer(StyledTextLayer[ChatContent]):
     """Draws the tail of the chat history."""
 
-    def shown(self, layer: dict[str, Any], frame: FrameInput) -> tuple[str, ...]:
+    def shown(self, content: ChatContent, frame: FrameInput) -> tuple[str, ...]:
         """The messages shown right now, oldest first."""
-        return _shown(layer["content"]["maxMessages"], frame)
+        return _shown(content.max_messages, frame)
 
     def lines(self, shown: tuple[str, ...], font: Font, box: Box) -> list[str]:
         """The messages wrapped to the box width and trimmed (oldest first) to its height."""

@@ -7,15 +7,16 @@ string changes: once a second with %S, once a minute with %H:%M.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from render.layers.base import FrameInput
-from render.layers.text import TextLayer
+from core.layers.types.clock import ClockContent
+from render.layers.base import FrameInput, rasteriser
+from render.layers.text import StyledTextLayer
 
 
-class ClockLayer(TextLayer):
+@rasteriser("clock")
+class ClockLayer(StyledTextLayer[ClockContent]):
     """Draws `time.localtime(now)` through strftime, laid out like a text layer."""
 
-    def shown(self, layer: dict[str, Any], frame: FrameInput) -> str:
+    def shown(self, content: ClockContent, frame: FrameInput) -> str:
         """The formatted time."""
-        return time.strftime(layer["content"]["format"], frame.localtime())
+        return time.strftime(content.format, frame.localtime())

@@ -26,10 +26,18 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.layers.types.image import ImageContent
 from core.media import MediaPathError, resolve_source
-from render.layers.base import Box, FrameInput, LayerError, LayerRenderer, check_size
+from render.layers.base import (
+    Box,
+    FrameInput,
+    LayerError,
+    LayerRenderer,
+    RenderContext,
+    check_size,
+    rasteriser,
+)
 from render.layers.placement import stretch
-from render.layers.text import Fonts
 
 log = logging.getLogger(__name__)
 
@@ -44,30 +52,30 @@ _MAGENTA = (255, 0, 255, 255)
 Identity = tuple[Any, ...]
 
 
-class ImageLayer(LayerRenderer):
+@rasteriser("image")
+class ImageLayer(LayerRenderer[ImageContent]):
     """Draws media files, decoding each file once."""
 
-    def __init__(self, media_root: Path, fonts: Fonts) -> None:
-        self._root = media_root
-        self._fonts = fonts
+    def __init__(self, context: RenderContext) -> None:
+        super().__init__(context)
+        self._root = context.media_root
         self._files: dict[str, tuple[Identity, float]] = {}
         self._decoded: dict[Identity, np.ndarray | str] = {}
         self._seen: set[str] = set()
 
-    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
+    def content_key(self, content: ImageContent, frame: FrameInput) -> Hashable:
         """The source and the identity of the file it names (re-checked once a second)."""
-        source = layer["content"]["source"]
-        return source, self._identity(source, frame.now)
+        return content.source, self._identity(content.source, frame.now)
 
-    def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
+    def rasterise(self, content: ImageContent, frame: FrameInput, box: Box) -> np.ndarray:
         """The decoded image fitted to the box."""
-        source = layer["content"]["source"]
+        source = content.source
         image = self._decode(source, self._identity(source, frame.now))
         width, height = fit(image.shape[1], image.shape[0], box)
         check_size(width, height)
         return stretch(image, width, height)
 
-    def placeholder(self, layer: dict[str, Any], box: Box, message: str) -> np.ndarray:
+    def placeholder(self, content: ImageContent, box: Box, message: str) -> np.ndarray:
         """A box-sized (or 320x180) grey tile with a magenta cross naming the source."""
         width, height = fit(*PLACEHOLDER_SIZE, box)
         check_size(width, height)
@@ -77,8 +85,8 @@ class ImageLayer(LayerRenderer):
         pen.rectangle((0, 0, width - 1, height - 1), outline=_MAGENTA, width=stroke)
         pen.line((0, 0, width - 1, height - 1), fill=_MAGENTA, width=stroke)
         pen.line((0, height - 1, width - 1, 0), fill=_MAGENTA, width=stroke)
-        font = self._fonts.get(max(8, min(24, height // 8)), 1.0)
-        pen.text((stroke + 4, stroke + 4), f"missing: {layer['content']['source']}",
+        font = self.context.fonts.get(max(8, min(24, height // 8)), 1.0)
+        pen.text((stroke + 4, stroke + 4), f"missing: {content.source}",
                  font=font, fill=(255, 255, 255, 255))
         return cv2.cvtColor(np.asarray(tile), cv2.COLOR_RGBA2BGRA)
 

@@ -13,11 +13,11 @@ transparent pixels into the edges.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import cv2
 import numpy as np
 
+from core.layers import Transform
 from render.layers.base import Box, Tile, check_size
 
 # Multiples of 90 degrees rotate exactly; other angles get room for the anti-aliased edge.
@@ -26,14 +26,14 @@ _ROTATE_EXACT = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
 _EDGE_MARGIN = 2
 
 
-def scaled_box(transform: dict[str, Any]) -> Box:
+def scaled_box(transform: Transform) -> Box:
     """The layer's box after `scale`; a null side stays None (the content's natural size)."""
-    scale = transform.get("scale", 1.0)
+    scale = transform.scale
 
     def side(value: int | None) -> int | None:
         return None if value is None else max(1, round(value * scale))
 
-    return Box(side(transform.get("width")), side(transform.get("height")), scale)
+    return Box(side(transform.width), side(transform.height), scale)
 
 
 def stretch(bgra: np.ndarray, width: int, height: int) -> np.ndarray:

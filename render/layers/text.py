@@ -1,8 +1,7 @@
 """Text layers, and the Pillow text drawing that the clock and chat layers share.
 
-Fonts come from `PIL.ImageFont.load_default(size=...)`: a scalable FreeType font bundled in
-Pillow, so output is the same on every machine and no system font is needed. The font size
-is multiplied by the layer's scale, so scaled text stays sharp.
+Fonts come from render.layers.fonts. The font size is multiplied by the layer's scale, so
+scaled text stays sharp.
 
 Layout: lines split on "\\n", each line `ascent + descent` of the font below the previous,
 left-aligned, the first line's ascender at the top of the box. Natural size = the extent of
@@ -14,29 +13,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from render.layers.base import Box, FrameInput, LayerRenderer, check_size, parse_color
+from core.layers.types.text import TextContent, TextStyle
+from render.layers.base import (
+    Box,
+    FrameInput,
+    LayerRenderer,
+    check_size,
+    parse_color,
+    rasteriser,
+)
+from render.layers.fonts import Font
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-class Fonts:
-    """The bundled font, loaded once per pixel size."""
-
-    def __init__(self) -> None:
-        self._by_size: dict[int, Font] = {}
-
-    def get(self, font_size: int, scale: float) -> Font:
-        """The font for `font_size` drawn at `scale`."""
-        size = max(1, round(font_size * scale))
-        font = self._by_size.get(size)
-        if font is None:
-            font = self._by_size[size] = ImageFont.load_default(size=size)
-        return font
+Styled = TypeVar("Styled", bound=TextStyle)
 
 
 def line_pitch(font: Font) -> int:
@@ -80,32 +73,36 @@ def _colorise(mask: np.ndarray, color: str) -> np.ndarray:
     return out
 
 
-class TextLayer(LayerRenderer):
-    """Draws `content.text` with `content.fontSize` and `content.color`.
+class StyledTextLayer(LayerRenderer[Styled], Generic[Styled]):
+    """Draws what a text-like layer shows with its `font_size` and `color`.
 
-    The clock and chat layers are text layers too: they only say what is shown (`shown`)
-    and how it breaks into lines (`lines`).
+    Text, clock and chat layers are all this: each only says what is shown (`shown`) and how
+    it breaks into lines (`lines`).
     """
 
-    def __init__(self, fonts: Fonts) -> None:
-        self._fonts = fonts
-
-    def content_key(self, layer: dict[str, Any], frame: FrameInput) -> Hashable:
+    def content_key(self, content: Styled, frame: FrameInput) -> Hashable:
         """The font, colour and what is shown right now."""
-        content = layer["content"]
-        return content["fontSize"], content["color"], self.shown(layer, frame)
+        return content.font_size, content.color, self.shown(content, frame)
 
-    def shown(self, layer: dict[str, Any], frame: FrameInput) -> Any:
-        """What the layer shows at this frame: here, its text."""
-        return layer["content"]["text"]
+    def shown(self, content: Styled, frame: FrameInput) -> Any:
+        """What the layer shows at this frame."""
+        raise NotImplementedError
 
     def lines(self, shown: Any, font: Font, box: Box) -> list[str]:
         """`shown` as lines: multi-line on "\n"."""
-        return shown.split("\n")
+        return str(shown).split("\n")
 
-    def rasterise(self, layer: dict[str, Any], frame: FrameInput, box: Box) -> np.ndarray:
+    def rasterise(self, content: Styled, frame: FrameInput, box: Box) -> np.ndarray:
         """What is shown, in lines, at the top-left of the box."""
-        content = layer["content"]
-        font = self._fonts.get(content["fontSize"], box.scale)
-        lines = self.lines(self.shown(layer, frame), font, box)
-        return draw_lines(lines, font, content["color"], box)
+        font = self.context.fonts.get(content.font_size, box.scale)
+        lines = self.lines(self.shown(content, frame), font, box)
+        return draw_lines(lines, font, content.color, box)
+
+
+@rasteriser("text")
+class TextLayer(StyledTextLayer[TextContent]):
+    """Draws `content.text`."""
+
+    def shown(self, content: TextContent, frame: FrameInput) -> str:
+        """Its text."""
+        return content.text

@@ -5,7 +5,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from core.schemas import LayerInputSchema
+from core.layers import load_new_layer
 from core.store import StateStore
 from tests.support.processes import wait_until
 
@@ -33,11 +33,11 @@ def test_a_corrupt_stream_record_is_quarantined_and_replaced(store: StateStore, 
 
 
 def test_a_corrupt_layer_is_quarantined_and_the_rest_survive(store: StateStore) -> None:
-    good = store.create_layer("c1", LayerInputSchema().load(
+    good = store.create_layer("c1", load_new_layer(
         {"type": "color", "content": {"color": "#00ff00"}})).body
     store.redis.hset(store.keys.layers, "broken", '{"type": "color"')
     store.redis.hset(store.keys.layers, "wrong", json.dumps({**good, "opacity": 7}))
-    assert [layer["id"] for layer in store.layers()] == [good["id"]]
+    assert [layer.id for layer in store.layers()] == [good["id"]]
     assert {entry["field"] for entry in quarantined(store)} == {"broken", "wrong"}
     assert set(store.redis.hkeys(store.keys.layers)) == {good["id"]}
 

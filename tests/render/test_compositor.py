@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from core.schemas.layers import LayerInputSchema, LayerSchema
+from core.layers import Layer, load_new_layer
 from render.compositor import Compositor
 
 WIDTH, HEIGHT = 320, 180
@@ -17,17 +18,28 @@ BLACK, WHITE = [0, 0, 0], [255, 255, 255]
 
 
 def make_layer(kind: str, content: dict[str, Any], *, layer_id: str = "a", z: int = 0,
-               visible: bool = True, opacity: float = 1.0, **transform: Any) -> dict[str, Any]:
+               visible: bool = True, opacity: float = 1.0, **transform: Any) -> Layer:
     """A stored layer, made the way the store makes it: through the project's schemas."""
-    loaded = LayerInputSchema().load({
+    new = load_new_layer({
         "type": kind, "content": content, "visible": visible, "opacity": opacity,
         "transform": transform,
     })
-    loaded.update(id=layer_id, zIndex=z, version=1, createdAt=0, updatedAt=0)
-    return LayerSchema().load(loaded)
+    return Layer(id=layer_id, type=new.type, name=new.name, content=new.content,
+                 visible=new.visible, opacity=new.opacity, transform=new.transform, z_index=z,
+                 version=1, created_at=0, updated_at=0)
 
 
-def color(hex_color: str, **kwargs: Any) -> dict[str, Any]:
+def with_transform(layer: Layer, **changes: Any) -> Layer:
+    """`layer` with some transform fields changed (layers are immutable)."""
+    return replace(layer, transform=replace(layer.transform, **changes))
+
+
+def with_content(layer: Layer, **changes: Any) -> Layer:
+    """`layer` with some content fields changed."""
+    return replace(layer, content=replace(layer.content, **changes))
+
+
+def color(hex_color: str, **kwargs: Any) -> Layer:
     """A colour layer."""
     return make_layer("color", {"color": hex_color}, **kwargs)
 
@@ -130,7 +142,7 @@ def test_nothing_changed_returns_the_same_frame_object(compositor: Compositor) -
     layers = [color("#ffffff", width=10, height=10)]
     first = compositor.compose(layers, [], 0.0)
     assert compositor.compose(layers, [], 0.5) is first
-    layers[0]["transform"]["x"] = 5
+    layers[0] = with_transform(layers[0], x=5)
     assert compositor.compose(layers, [], 1.0) is not first
 
 
@@ -140,9 +152,9 @@ def test_a_returned_frame_is_never_changed_afterwards(compositor: Compositor) ->
     first = compositor.compose(layers, [], 0.0)
     kept = first.copy()
     for x in (20, 40):
-        layers[1]["transform"]["x"] = x
+        layers[1] = with_transform(layers[1], x=x)
         compositor.compose(layers, [], 0.0)
-    layers[0]["content"]["color"] = "#0000ff"
+    layers[0] = with_content(layers[0], color="#0000ff")
     compositor.compose(layers, [], 0.0)
     assert np.array_equal(first, kept)
 
@@ -151,12 +163,12 @@ def test_moving_a_layer_reuses_its_tile(compositor: Compositor) -> None:
     layers = [color("#ffffff", width=10, height=10)]
     compositor.compose(layers, [], 0.0)
     assert compositor.raster_counts == {"color": 1}
-    layers[0]["transform"].update(x=50, y=60)
+    layers[0] = with_transform(layers[0], x=50, y=60)
     frame = compositor.compose(layers, [], 0.0)
     assert frame[60, 50].tolist() == WHITE and frame[0, 0].tolist() == BLACK
     assert compositor.raster_counts == {"color": 1}
-    assert set(compositor.raster_seconds) == {layers[0]["id"]}
-    layers[0]["opacity"] = 0.5
+    assert set(compositor.raster_seconds) == {layers[0].id}
+    layers[0] = replace(layers[0], opacity=0.5)
     compositor.compose(layers, [], 0.0)
     assert compositor.raster_counts == {"color": 2}
 
@@ -172,9 +184,9 @@ def test_deleted_layers_lose_their_tile(compositor: Compositor) -> None:
 def test_hidden_layers_keep_their_tile(compositor: Compositor) -> None:
     layer = color("#ffffff", width=10, height=10)
     compositor.compose([layer], [], 0.0)
-    layer["visible"] = False
+    layer = replace(layer, visible=False)
     compositor.compose([layer], [], 0.0)
-    layer["visible"] = True
+    layer = replace(layer, visible=True)
     compositor.compose([layer], [], 0.0)
     assert compositor.raster_counts == {"color": 1}
 
@@ -200,14 +212,15 @@ def test_incremental_frames_match_fresh_ones(tmp_path: Path) -> None:
     layers.insert(0, color("#404040", layer_id="bg", z=-1))
     compositor = Compositor(WIDTH, HEIGHT, tmp_path)
     for _ in range(40):
-        layer = rng.choice(layers)
+        index = rng.randrange(len(layers))
+        layer = layers[index]
         change = rng.choice(["move", "hide", "recolour", "raise"])
         if change == "move":
-            layer["transform"]["x"] = rng.randrange(-20, WIDTH)
+            layers[index] = with_transform(layer, x=rng.randrange(-20, WIDTH))
         elif change == "hide":
-            layer["visible"] = not layer["visible"]
+            layers[index] = replace(layer, visible=not layer.visible)
         elif change == "recolour":
-            layer["content"]["color"] = f"#{rng.randrange(1 << 24):06x}"
+            layers[index] = with_content(layer, color=f"#{rng.randrange(1 << 24):06x}")
         else:
             layers.remove(layer)
             layers.append(layer)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from render.compositor import Compositor
-from tests.render.test_compositor import BLACK, HEIGHT, WIDTH, make_layer
+from tests.render.test_compositor import BLACK, HEIGHT, WIDTH, make_layer, with_content
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255), (255,) * 4
 GREY, MAGENTA = [40, 40, 40], [255, 0, 255]
@@ -93,7 +93,7 @@ def test_paths_escaping_the_media_root_count_as_missing(
     write_png(tmp_path / "x.png", [[RED]])
     (media / "link.png").symlink_to(tmp_path / "x.png")
     dotted = image("x.png", layer_id="dotted", width=100, height=50)
-    dotted["content"]["source"] = "../x.png"  # the schema refuses it; the renderer must too
+    dotted = with_content(dotted, source="../x.png")  # the schema refuses it; so must the renderer
     linked = image("link.png", layer_id="linked", y=60, width=100, height=50)
     frame = compositor.compose([dotted, linked], [], 0.0)
     assert_placeholder(frame, 0, 0, 100, 50)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import events
+from core.layers import load_layer
 from core.store import StoredEvent
 from render.scene import CHAT_KEPT, Scene
 
@@ -26,14 +27,15 @@ def test_layers_come_bottom_to_top_and_events_replace_older_versions() -> None:
     scene = Scene()
     assert not scene.loaded  # nothing is drawn before the first full read
     scene.replace({"state": "live", "version": 3, "startTime": 5, "updatedAt": 5},
-                  [layer("top", z_index=5), layer("bottom", z_index=1)], [])
-    assert scene.loaded and [entry["id"] for entry in scene.layers()] == ["bottom", "top"]
+                  [load_layer(layer("top", z_index=5)), load_layer(layer("bottom", z_index=1))],
+                  [])
+    assert scene.loaded and [entry.id for entry in scene.layers()] == ["bottom", "top"]
     assert scene.apply(event(events.LAYER_UPDATED, layer("top", version=2, z_index=0)))
-    assert [entry["id"] for entry in scene.layers()] == ["top", "bottom"]
+    assert [entry.id for entry in scene.layers()] == ["top", "bottom"]
     # The same event again, or an older one, changes nothing.
     assert not scene.apply(event(events.LAYER_UPDATED, layer("top", version=2, z_index=9)))
     assert not scene.apply(event(events.LAYER_UPDATED, layer("top", version=1, z_index=9)))
-    assert scene.layers()[0]["zIndex"] == 0
+    assert scene.layers()[0].z_index == 0
 
 
 def test_create_delete_reorder_state_and_chat_events() -> None:
@@ -42,9 +44,9 @@ def test_create_delete_reorder_state_and_chat_events() -> None:
     assert scene.apply(event(events.LAYER_CREATED, layer("b", z_index=1)))
     assert scene.apply(event(events.LAYERS_REORDERED, {"layers": [
         {"id": "b", "zIndex": 0, "version": 2}, {"id": "a", "zIndex": 1, "version": 2}]}))
-    assert [entry["id"] for entry in scene.layers()] == ["b", "a"]
+    assert [entry.id for entry in scene.layers()] == ["b", "a"]
     assert scene.apply(event(events.LAYER_DELETED, {"id": "b", "version": 3}))
-    assert [entry["id"] for entry in scene.layers()] == ["a"]
+    assert [entry.id for entry in scene.layers()] == ["a"]
     assert scene.apply(event(events.STREAM_STATE, {
         "action": "start", "state": "live", "version": 2, "startTime": 9, "updatedAt": 9}))
     assert scene.state == "live"

@@ -3,7 +3,7 @@
 import uuid
 
 from core.config import Settings
-from core.schemas import LayerInputSchema
+from core.layers import load_new_layer
 from core.store import StateStore
 from tests.support.processes import Process, wait_until
 from workers import create_celery_app, tasks
@@ -11,7 +11,7 @@ from workers import create_celery_app, tasks
 
 def test_a_redelivered_update_is_applied_once(settings: Settings, store: StateStore,
                                               celery_worker: Process) -> None:
-    created = store.create_layer("setup", LayerInputSchema().load(
+    created = store.create_layer("setup", load_new_layer(
         {"type": "color", "content": {"color": "#000000"}}))
     layer_id = created.body["id"]
     events_before = store.redis.xlen(store.keys.events)
@@ -25,8 +25,8 @@ def test_a_redelivered_update_is_applied_once(settings: Settings, store: StateSt
     reply_key = store.keys.reply(command_id)
     wait_until(lambda: store.redis.llen(reply_key) >= 2, 15, "both deliveries answered")
     replies = store.redis.lrange(reply_key, 0, -1)
-    assert store.layer(layer_id)["version"] == 2
-    assert store.layer(layer_id)["transform"]["x"] == 42
+    assert store.layer(layer_id).version == 2
+    assert store.layer(layer_id).transform.x == 42
     assert store.redis.xlen(store.keys.events) == events_before + 1
     assert replies[0] == replies[1]
 
@@ -34,7 +34,7 @@ def test_a_redelivered_update_is_applied_once(settings: Settings, store: StateSt
 def test_a_redelivered_create_makes_one_layer(settings: Settings, store: StateStore,
                                               celery_worker: Process) -> None:
     command_id = uuid.uuid4().hex
-    layer = LayerInputSchema().load({"type": "text", "content": {"text": "once"}})
+    layer = {"type": "text", "content": {"text": "once"}}
     publisher = create_celery_app(settings)
     for _ in range(3):
         publisher.send_task(tasks.create_layer.name,
@@ -44,4 +44,4 @@ def test_a_redelivered_create_makes_one_layer(settings: Settings, store: StateSt
     assert len(store.layers()) == 1
     outcome = store.command(command_id)
     assert outcome is not None and outcome != "pending"
-    assert outcome.body["id"] == store.layers()[0]["id"]
+    assert outcome.body["id"] == store.layers()[0].id

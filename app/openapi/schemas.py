@@ -3,16 +3,17 @@ pending command, health, media items, preview tickets, the media upload form.
 
 Strings the server makes up are plain `fields.String`; `Text` (no NUL) is for what clients send.
 
-They are what the OpenAPI document is generated from (app/openapi), so each one must match what
-the views answer; the schemathesis test holds them to it.
+Only the OpenAPI document is generated from them (the views answer plain dicts), so they live
+here, beside it; each one must match what the views answer, and the schemathesis test holds
+them to it.
 """
 
 from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from core.layers.schemas import LayerSchema
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
-from core.schemas.layers import LayerSchema
 
 # Command ids are uuid4 hex; the path rule (app.http.resource_id) accepts a little more.
 COMMAND_ID = validate.Length(1, 64)
@@ -188,8 +189,36 @@ class LayerReadSchema(LayerSchema):
         "description": "the render worker's problem with this layer (such as a missing image)"})
 
 
+class LayerTypeFieldSchema(Schema):
+    """One content field of a layer type (`GET /stream/layer-types`)."""
+
+    name = fields.String(required=True, metadata={"description": "the key in `content`"})
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ("text", "integer", "number", "boolean", "color", "media")))
+    required = Boolean(required=True)
+    nullable = Boolean(required=True)
+    default = fields.Raw(required=True, allow_none=True,
+                         metadata={"description": "filled in when left out; null if none"})
+    description = fields.String(required=True)
+    accept = fields.String(metadata={"description": "for media: the kind of file"})
+    min = Number()
+    max = Number()
+    minLength = Integer()
+    maxLength = Integer()
+    choices = fields.List(fields.Raw())
+
+
+class LayerTypeSchema(Schema):
+    """A layer type from the registry, with the fields its `content` takes."""
+
+    type = fields.String(required=True)
+    description = fields.String(required=True)
+    fields_ = fields.List(fields.Nested(LayerTypeFieldSchema), required=True, data_key="fields")
+
+
 __all__ = [
     "CommandStatusSchema", "EmptySchema", "ErrorSchema", "HealthSchema", "LayerReadSchema",
+    "LayerTypeSchema",
     "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema", "TicketSchema",
     "VersionConflictSchema",
 ]

@@ -1,0 +1,38 @@
+"""The render thread's inbox: what other threads tell it (the feed's snapshots and events, the
+lease keeper's changes). Messages arrive on one queue and are applied between two frames, so
+the compositor and encoder only ever see one thread. (A "command", in this codebase, is what
+the API sends the Celery worker.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.layers import Layer
+from core.store import StoredEvent
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A full read of the store: replaces the scene."""
+
+    desired: dict[str, Any]
+    layers: list[Layer]
+    chat: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SceneEvent:
+    """One change from the event stream."""
+
+    event: StoredEvent
+
+
+@dataclass(frozen=True)
+class LeaseChanged:
+    """This instance gained (True) or lost (False) the right to stream."""
+
+    held: bool
+
+
+InboxMessage = Snapshot | SceneEvent | LeaseChanged
