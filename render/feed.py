@@ -16,7 +16,7 @@ import time
 import redis
 
 from core.store import StateStore
-from render.commands import Command, SceneEvent, Snapshot
+from render.inbox import InboxMessage, SceneEvent, Snapshot
 from render.scene import CHAT_KEPT
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,10 @@ RETRY_SECONDS = 0.5
 class FeedFollower(threading.Thread):
     """Feeds snapshots and events to the render thread's queue until stopped."""
 
-    def __init__(self, store: StateStore, commands: queue.Queue[Command]) -> None:
+    def __init__(self, store: StateStore, inbox: queue.Queue[InboxMessage]) -> None:
         super().__init__(name="feed", daemon=True)
         self._store = store
-        self._commands = commands
+        self._inbox = inbox
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -55,10 +55,10 @@ class FeedFollower(threading.Thread):
 
     def _follow(self) -> None:
         after = self._store.live.latest_event_id()
-        self._commands.put(Snapshot(self._store.stream(), self._store.layers(),
+        self._inbox.put(Snapshot(self._store.stream(), self._store.layers(),
                                     self._store.chat(CHAT_KEPT)))
         resync_at = time.monotonic() + RESYNC_SECONDS
         while not self._stopping.is_set() and time.monotonic() < resync_at:
             after, found = self._store.live.events_after(after, BLOCK_MS)
             for event in found:
-                self._commands.put(SceneEvent(event))
+                self._inbox.put(SceneEvent(event))

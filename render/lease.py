@@ -14,7 +14,7 @@ import threading
 import redis
 
 from core.lease import Lease
-from render.commands import Command, LeaseChanged
+from render.inbox import InboxMessage, LeaseChanged
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,10 @@ class LeaseKeeper(threading.Thread):
     stop because the state store blinked.
     """
 
-    def __init__(self, lease: Lease, commands: queue.Queue[Command]) -> None:
+    def __init__(self, lease: Lease, inbox: queue.Queue[InboxMessage]) -> None:
         super().__init__(name="lease", daemon=True)
         self.lease = lease
-        self._commands = commands
+        self._inbox = inbox
         self._stopping = threading.Event()
         self.held = False
 
@@ -59,5 +59,5 @@ class LeaseKeeper(threading.Thread):
             if held != self.held:
                 self.held = held
                 log.info("render lease %s", "taken: streaming" if held else "lost: standing by")
-                self._commands.put(LeaseChanged(held))
+                self._inbox.put(LeaseChanged(held))
             self._stopping.wait(RENEW_SECONDS if held else STANDBY_POLL_SECONDS)

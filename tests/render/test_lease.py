@@ -7,7 +7,7 @@ import queue
 import redis
 
 from core.lease import Lease
-from render.commands import LeaseChanged
+from render.inbox import LeaseChanged
 from render.lease import LeaseKeeper
 from tests.support.processes import wait_until
 
@@ -30,13 +30,13 @@ def test_one_holder_renews_and_a_second_takes_over_after_expiry(
 def test_keeper_reports_gaining_and_losing_the_lease(redis_client: redis.Redis) -> None:
     key = "smtest:render:lease-test"
     redis_client.delete(key)
-    commands: queue.Queue = queue.Queue()
-    keeper = LeaseKeeper(Lease(redis_client, key, "keeper", ttl=2.0), commands)
+    inbox: queue.Queue = queue.Queue()
+    keeper = LeaseKeeper(Lease(redis_client, key, "keeper", ttl=2.0), inbox)
     keeper.start()
     try:
-        assert commands.get(timeout=3) == LeaseChanged(True)
+        assert inbox.get(timeout=3) == LeaseChanged(True)
         redis_client.set(key, "usurper")  # someone else holds it now
-        assert commands.get(timeout=3) == LeaseChanged(False)
+        assert inbox.get(timeout=3) == LeaseChanged(False)
     finally:
         keeper.stop()
         redis_client.delete(key)
