@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -171,6 +172,103 @@ def test_the_page_fits_a_phone_and_every_control_is_labelled(
                10, "the canvas at the low quality's width")
     shot(page, "08-phone")
     assert console.errors == []
+    page.close()
+
+
+def content_controls(page: Page) -> list[dict[str, Any]]:
+    """The form's content controls as the page built them: name and constraints."""
+    return page.evaluate("""() => Array.from(
+        document.querySelectorAll("#layer-form [name^='content.']"), (node) => ({
+            name: node.name.slice("content.".length), tag: node.tagName.toLowerCase(),
+            type: node.type, required: node.required,
+            min: node.getAttribute("min"), max: node.getAttribute("max"),
+            minLength: node.getAttribute("minlength"), maxLength: node.getAttribute("maxlength"),
+            value: node.type === "checkbox" ? node.checked : node.value,
+            label: node.labels.length ? node.labels[0].textContent : null}))""")
+
+
+def number(text: object) -> float | None:
+    """An attribute or value the page wrote for a number ("0.5", "" or None), as a float."""
+    return None if text in (None, "") else float(str(text))
+
+
+def assert_built_from(control: dict[str, Any], field: dict[str, Any]) -> None:
+    """The page's control for `field` (of `GET /stream/layer-types`) has its kind,
+    constraints and default (a new layer's form holds the defaults)."""
+    where = field["name"]
+    assert control["label"], f"{where} has no label"
+    assert control["required"] == field["required"], where
+    if field["kind"] == "media" or "choices" in field:
+        assert control["tag"] == "select", where
+    elif field["kind"] == "boolean":
+        assert (control["type"], control["value"]) == ("checkbox", bool(field["default"])), where
+    elif field["kind"] in ("integer", "number"):
+        assert control["type"] == "number", where
+        assert number(control["min"]) == field.get("min"), where
+        assert number(control["max"]) == field.get("max"), where
+        assert number(control["value"]) == field["default"], where
+    else:
+        assert control["type"] == "text", where
+        assert number(control["minLength"]) == field.get("minLength"), where
+        assert number(control["maxLength"]) == field.get("maxLength"), where
+        assert control["value"] == (field["default"] or ""), where
+
+
+def test_the_layer_form_is_built_from_the_layer_types_endpoint(
+        stack: Stack, browser: Browser) -> None:
+    types = requests.get(f"{stack.url}/stream/layer-types", timeout=5).json()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    console = Console(page)
+    page.goto(stack.url)
+    form = page.locator("#layer-form")
+    type_select = form.get_by_label("Type")
+    expect(type_select).to_be_enabled()
+    options = type_select.locator("option")
+    assert options.evaluate_all("(nodes) => nodes.map((node) => node.value)") == [
+        layer_type["type"] for layer_type in types]
+
+    # Each type shows exactly its fields, with the endpoint's kinds, ranges and defaults.
+    for layer_type in types:
+        type_select.select_option(layer_type["type"])
+        expect(page.locator("#f-type-about")).to_have_text(layer_type["description"])
+        built = content_controls(page)
+        assert [control["name"] for control in built] == [
+            field["name"] for field in layer_type["fields"]], layer_type["type"]
+        for control, field in zip(built, layer_type["fields"], strict=True):
+            assert_built_from(control, field)
+    shot(page, "08b-form-from-layer-types")
+
+    # One type by hand: text's font size, as the endpoint ranges and defaults it.
+    font_size = next(field for field in next(t for t in types if t["type"] == "text")["fields"]
+                     if field["name"] == "fontSize")
+    type_select.select_option("text")
+    expect(form.get_by_label("Font size")).to_have_attribute("min", str(font_size["min"]))
+    expect(form.get_by_label("Font size")).to_have_attribute("max", str(font_size["max"]))
+    expect(form.get_by_label("Font size")).to_have_value(str(font_size["default"]))
+
+    # Editing a layer shows its values; saving sends the numbers as numbers, and the API's
+    # error for a content field shows beside the generated field.
+    clock = requests.post(f"{stack.url}/stream/layers", timeout=5, json={
+        "name": "Form clock", "type": "clock",
+        "content": {"format": "%H:%M", "fontSize": 60}}).json()
+    expect(page.locator("#layer-list")).to_contain_text("Form clock")
+    page.get_by_role("button", name="Edit Form clock").click()
+    expect(form.get_by_label("Font size")).to_have_value("60")
+    expect(form.get_by_label("Format")).to_have_value("%H:%M")
+    form.get_by_label("Font size").fill("2")
+    form.get_by_role("button", name="Save changes").click()
+    beside = form.locator(".field", has=page.locator("input[name='content.fontSize']")).locator(
+        ".field-error")
+    expect(beside).to_be_visible()
+    expect(form.get_by_label("Font size")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Font size").fill("72")
+    form.get_by_role("button", name="Save changes").click()
+    wait_until(lambda: requests.get(f"{stack.url}/stream/layers/{clock['id']}", timeout=5)
+               .json()["content"] == {"format": "%H:%M", "fontSize": 72, "color": "#ffffff"},
+               10, "the clock's new font size")
+    requests.delete(f"{stack.url}/stream/layers/{clock['id']}", timeout=5).raise_for_status()
+    # The 400 for the font size was the point.
+    assert [error for error in console.errors if "status of 400" not in error] == []
     page.close()
 
 

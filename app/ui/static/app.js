@@ -31,7 +31,8 @@ const api = new Api({ maxRetries: config.maxRetries, askToken });
 let busy = false;
 const stream = createStreamState(api, config.pollInterval, (state) => renderStatus(state, busy));
 const layers = new LayersPanel(api);
-const media = new MediaPanel(api, (names) => layers.setImages(names));
+// The library holds images only (GET /media), for media fields that accept "image".
+const media = new MediaPanel(api, (names) => layers.setMedia("image", names));
 const chat = new ChatPanel(api);
 
 let layersDue = null;
@@ -67,6 +68,7 @@ for (const action of ["start", "stop", "pause", "resume"]) {
 
 setInterval(() => chat.refresh(), config.pollInterval);
 stream.start();
+layers.loadTypes();
 layers.refresh();
 media.refresh();
 chat.refresh();

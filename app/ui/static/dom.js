@@ -29,7 +29,7 @@ export function showFieldErrors(form, fields = {}) {
     if (!control || control.closest("[hidden]")) { left.push(`${field}: ${message}`); continue; }
     const note = el("span", { class: "field-error", id: `error-${control.name}`, text: message });
     control.setAttribute("aria-invalid", "true");
-    control.setAttribute("aria-describedby", note.id);
+    describe(control, [...described(control), note.id]);
     control.closest(".field").append(note);
   }
   return left;
@@ -39,8 +39,16 @@ export function clearFieldErrors(form) {
   form.querySelectorAll(".field-error").forEach((note) => note.remove());
   form.querySelectorAll("[aria-invalid]").forEach((control) => {
     control.removeAttribute("aria-invalid");
-    control.removeAttribute("aria-describedby");
+    describe(control, described(control).filter((id) => !id.startsWith("error-")));
   });
+}
+
+// A control's aria-describedby ids; an error note is added to a hint it may have already.
+const described = (control) => (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+
+function describe(control, ids) {
+  if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+  else control.removeAttribute("aria-describedby");
 }
 
 // An API error on a form: field messages beside their fields, the rest in `summary`.

@@ -1,15 +1,14 @@
 // Layers: the list in z-order (top first) with visibility, reorder (drag, or up/down), edit
-// and delete; the form adds or edits every field a type has. Validation errors from the API
-// show beside their field; a 412 shows the layer as it is now and offers to re-apply.
+// and delete; the form adds or edits every field a type has, as GET /stream/layer-types
+// describes the types. Validation errors from the API show beside their field; a 412 shows
+// the layer as it is now and offers to re-apply.
 import { ApiError } from "./api.js";
+import { contentFields, labelFor, readValue, setOptions, showValue } from "./content-fields.js";
 import { byId, clearFieldErrors, el, showFormError, showMessage } from "./dom.js";
 
 const TRANSFORM = ["x", "y", "width", "height", "scale", "rotation"];
-const CONTENT = {
-  color: ["color"], text: ["text", "fontSize", "color"], image: ["source"],
-  clock: ["format", "fontSize", "color"], chat: ["maxMessages", "fontSize", "color"],
-};
-const NUMBERS = new Set(["fontSize", "maxMessages"]);
+// Between two tries at the layer types while the API cannot answer (each try retries too).
+const TYPES_RETRY_MS = 2000;
 
 // A colour sample; set through the CSSOM, which the page's CSP allows (style attributes not).
 function swatch(color) {
@@ -24,14 +23,54 @@ export class LayersPanel {
     this.layers = [];
     this.editing = null; // the layer being edited, as last read
     this.pending = null; // the PATCH body refused with 412, for re-applying
+    this.types = new Map(); // type name → its description, once loaded
+    this.media = new Map(); // what a media field accepts ("image") → the names to pick from
     this.form = byId("layer-form");
     this.list = byId("layer-list");
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.save(); });
-    this.form.elements.type.addEventListener("change", () => this.showTypeFields());
+    const type = this.form.elements.type;
+    type.addEventListener("change", () => this.showType(type.value));
     byId("layer-cancel").addEventListener("click", () => this.stopEditing());
     byId("conflict-reapply").addEventListener("click", () => this.reapply());
     byId("conflict-discard").addEventListener("click", () => this.discard());
-    this.showTypeFields();
+  }
+
+  // Builds the type select from GET /stream/layer-types; tries until the API answers.
+  async loadTypes() {
+    const note = byId("layer-form-error");
+    for (;;) {
+      try {
+        const types = (await this.api.get("/stream/layer-types")).body;
+        this.types = new Map(types.map((type) => [type.type, type]));
+        break;
+      } catch (error) {
+        showMessage(note, `Layer types unavailable: ${error.message}. Retrying…`);
+        await new Promise((resolve) => setTimeout(resolve, TYPES_RETRY_MS));
+      }
+    }
+    showMessage(note, "");
+    const select = this.form.elements.type;
+    select.replaceChildren(...[...this.types.values()].map((type) =>
+      el("option", { value: type.type, text: labelFor(type.type), title: type.description })));
+    select.disabled = false;
+    if (this.editing) this.edit(this.editing);
+    else this.showType(select.value);
+  }
+
+  // The content fields of `typeName`, showing `values` (a layer's content) or the defaults.
+  showType(typeName, values = null) {
+    const type = this.types.get(typeName);
+    byId("f-type-about").textContent = type?.description ?? "";
+    if (!type) {
+      byId("content-fields").replaceChildren();
+      return;
+    }
+    byId("content-fields").replaceChildren(
+      ...contentFields(type, (accept) => this.media.get(accept) ?? []));
+    for (const field of type.fields) {
+      const value = values && field.name in values ? values[field.name] : field.default;
+      showValue(this.form.elements[`content.${field.name}`], field, value);
+    }
   }
 
   async refresh() {
@@ -45,11 +84,14 @@ export class LayersPanel {
     this.render();
   }
 
-  setImages(names) {
-    const select = this.form.elements["content.source"];
-    const chosen = select.value;
-    select.replaceChildren(...names.map((name) => el("option", { value: name, text: name })));
-    if (names.includes(chosen)) select.value = chosen;
+  // The media library's names for fields that accept `accept`; the form's pickers follow.
+  setMedia(accept, names) {
+    this.media.set(accept, names);
+    for (const field of this.types.get(this.form.elements.type.value)?.fields ?? []) {
+      if (field.kind === "media" && !field.choices && field.accept === accept) {
+        setOptions(this.form.elements[`content.${field.name}`], field, names);
+      }
+    }
   }
 
   render() {
@@ -131,13 +173,6 @@ export class LayersPanel {
     await this.refresh();
   }
 
-  showTypeFields() {
-    const type = this.form.elements.type.value;
-    this.form.querySelectorAll("[data-types]").forEach((field) => {
-      field.hidden = !field.dataset.types.split(" ").includes(type);
-    });
-  }
-
   edit(layer) {
     this.editing = layer;
     const controls = this.form.elements;
@@ -147,14 +182,10 @@ export class LayersPanel {
     controls.visible.checked = layer.visible;
     controls.opacity.value = layer.opacity;
     for (const key of TRANSFORM) controls[`transform.${key}`].value = layer.transform[key] ?? "";
-    for (const key of CONTENT[layer.type]) {
-      const value = layer.content[key];
-      if (value !== undefined) controls[`content.${key}`].value = value;
-    }
+    this.showType(layer.type, layer.content);
     byId("layer-form-title").textContent = `Edit “${layer.name || layer.id}”`;
     byId("layer-save").textContent = "Save changes";
     byId("layer-cancel").hidden = false;
-    this.showTypeFields();
     clearFieldErrors(this.form);
     controls.name.focus();
   }
@@ -162,7 +193,7 @@ export class LayersPanel {
   stopEditing() {
     this.editing = null;
     this.pending = null;
-    this.form.elements.type.disabled = false;
+    this.form.elements.type.disabled = this.types.size === 0;
     byId("layer-form-title").textContent = "Add a layer";
     byId("layer-save").textContent = "Add layer";
     byId("layer-cancel").hidden = true;
@@ -181,10 +212,9 @@ export class LayersPanel {
       if (value !== null || key === "width" || key === "height") transform[key] = value;
     }
     const content = {};
-    for (const key of CONTENT[type]) {
-      const name = `content.${key}`;
-      if (controls[name].value === "") continue;
-      content[key] = NUMBERS.has(key) ? Number(controls[name].value) : controls[name].value;
+    for (const field of this.types.get(type)?.fields ?? []) {
+      const value = readValue(controls[`content.${field.name}`], field);
+      if (value !== undefined) content[field.name] = value;
     }
     const body = { name: controls.name.value, visible: controls.visible.checked, transform, content };
     if (controls.opacity.value !== "") body.opacity = Number(controls.opacity.value);
