@@ -64,7 +64,7 @@ class Services:
         """Release connections (the process normally just exits; tests build many apps)."""
         self.celery.close()
         self.bus.blocking.close()
-        self.store.redis.close()
+        self.store.close()
 
 
 def services() -> Services:

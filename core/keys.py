@@ -88,6 +88,11 @@ class Keys:
         """Prefix the Celery broker puts before its own keys (queues, unacked messages)."""
         return f"{self.prefix}celery:"
 
+    def broker_queue(self, queue: str) -> str:
+        """List: the messages waiting in a Celery queue (kombu's Redis layout: the queue's
+        name under the broker's prefix)."""
+        return f"{self.celery}{queue}"
+
     def command(self, command_id: str) -> str:
         """String: a command's outcome (pending, then done); also the redelivery guard."""
         return f"{self.prefix}command:{command_id}"

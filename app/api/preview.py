@@ -4,17 +4,15 @@ from flask import Blueprint, Response
 
 from app.http import no_body, resource_response
 from app.services import services
+from core.store.live import TICKET_TTL_SECONDS
 
 blueprint = Blueprint("preview", __name__)
-
-# Long enough to open a WebSocket right after asking, short enough to be useless if leaked.
-TICKET_TTL_SECONDS = 30
 
 
 @blueprint.get("/stream/preview/clients")
 def list_clients() -> Response:
     """Connected preview clients with their quality and last ping."""
-    return resource_response(services().store.live.preview_clients())
+    return resource_response(services().store.preview_clients())
 
 
 @blueprint.post("/preview/ticket")
@@ -22,7 +20,7 @@ def issue_ticket() -> Response:
     """A single-use ticket for the preview handshake (`?ticket=`), since browsers cannot set
     an Authorization header on a WebSocket. Needs the API token like any other call."""
     no_body()
-    ticket = services().store.live.issue_ticket(TICKET_TTL_SECONDS)
+    ticket = services().store.issue_preview_ticket()
     response = resource_response({"ticket": ticket, "expiresIn": TICKET_TTL_SECONDS}, 201)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -66,7 +66,7 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
     @app.get("/health")
     def health() -> Response:
         """200 while Redis answers (503 otherwise), with the clients per quality."""
-        store.redis.ping()
+        store.ping()
         return jsonify({"status": "ok", "clients": roster.counts()})
 
     @app.get("/metrics")

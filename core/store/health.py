@@ -4,6 +4,8 @@ Each check does its work and returns a small JSON result. `record` keeps the las
 each check, for `GET /health`, and counts runs and findings, for the metrics, in one round
 trip; every check also proves that a Celery worker consumes (the worker heartbeat). The checks
 are idempotent: one that ran twice in a tick would find nothing more to do.
+
+`report` reads everything `GET /health` shows: each dependency, and the last checks' results.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import redis
+
 from core.commit import dumps
 from core.store.state import StateStore
 from core.store.values import now_ms
+from core.tasks import QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,8 @@ CHECKS = ("render", "preview_clients", "chat")
 RENDER_STALE_AFTER_MS = 5_000
 WORKER_HEARTBEAT_TTL = 60
 STREAMING_STATES = ("live", "paused")
+# Beyond this many check intervals without news, the worker (or beat) is taken for gone.
+STALE_INTERVALS = 3
 
 
 class HealthChecks:
@@ -104,3 +111,74 @@ class HealthChecks:
             except ValueError:
                 log.error("unreadable health counter %r; ignored", name)
         return found
+
+    # ---- the health report -----------------------------------------------------------------
+
+    def report(self, check_interval: float) -> dict[str, Any]:
+        """`GET /health`: `status` (ok; degraded when a part is missing; down when Redis does
+        not answer), a check per dependency, and `lastCheck`, the periodic checks' results.
+
+        A Celery worker or beat silent for STALE_INTERVALS check intervals is taken for gone.
+        """
+        stale_after = STALE_INTERVALS * check_interval
+        checks: dict[str, Any] = {}
+        try:
+            checks["redis"] = {"ok": True, "latencyMs": round(self._store.ping() * 1000, 2)}
+            with self._redis.pipeline(transaction=False) as pipe:
+                for queue in QUEUES:
+                    pipe.llen(self._keys.broker_queue(queue))
+                pipe.get(self._keys.worker_heartbeat)
+                pipe.get(self._keys.beat_lock)
+                *depths, beat, scheduler = pipe.execute()
+            instances = self._store.live.render_instances()
+            results = self.last_results()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            checks["redis"] = {"ok": False, "error": type(exc).__name__}
+            checks["broker"] = {"ok": False, "error": "shares Redis"}
+            return {"status": "down", "checks": checks}
+        queues = dict(zip(QUEUES, depths, strict=True))
+        checks["broker"] = {"ok": True, "queue": QUEUES[0], "queueDepth": queues[QUEUES[0]],
+                            "queues": queues}
+        now = self._clock() / 1000
+        age = None if beat is None else max(0.0, now - int(beat) / 1000)
+        checks["worker"] = {"ok": age is not None and age <= stale_after,
+                            "lastSeenSecondsAgo": _seconds(age)}
+        checks["beat"] = {"ok": scheduler is not None, "scheduler": scheduler}
+        checks["render"] = _render_check(instances, now)
+        last_check = _last_check(results, now, stale_after)
+        healthy = all(check["ok"] for check in checks.values()) and last_check["ok"]
+        return {"status": "ok" if healthy else "degraded", "checks": checks,
+                "lastCheck": last_check}
+
+
+def _render_check(instances: list[dict[str, Any]], now: float) -> dict[str, Any]:
+    """ok while an active render instance beats; standbys are counted."""
+    fresh = [entry for entry in instances
+             if now * 1000 - entry["at"] <= RENDER_STALE_AFTER_MS]
+    active = next((entry for entry in fresh if entry["role"] == "active"), None)
+    newest = instances[0] if instances else None
+    return {
+        "ok": active is not None,
+        "active": active["id"] if active else None,
+        "standby": sum(entry["role"] == "standby" for entry in fresh),
+        "lastSeenSecondsAgo": None if newest is None
+        else _seconds(max(0.0, now - newest["at"] / 1000)),
+    }
+
+
+def _last_check(results: dict[str, dict[str, Any]], now: float,
+                stale_after: float) -> dict[str, Any]:
+    """The periodic checks' latest results: ok when every check ran recently and passed."""
+    times = [result["at"] / 1000 for result in results.values()]
+    age = None if not times else max(0.0, now - max(times))
+    fresh = set(results) >= set(CHECKS) and all(
+        now - result["at"] / 1000 <= stale_after for result in results.values())
+    return {
+        "ok": fresh and all(result.get("ok") is True for result in results.values()),
+        "secondsAgo": _seconds(age),
+        "results": {check: results.get(check) for check in CHECKS},
+    }
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
