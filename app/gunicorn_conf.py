@@ -48,7 +48,7 @@ def when_ready(server: Any) -> None:
         server.log.error("metrics: cannot listen on METRICS_PORT %s: %s",
                          settings.metrics_port, exc)
         return
-    server.log.info("metrics on http://0.0.0.0:%s/metrics", settings.metrics_port)
+    server.log.info("metrics on http://%s:%s/metrics", settings.host, settings.metrics_port)
 
 
 def child_exit(server: Any, worker: Any) -> None:

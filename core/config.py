@@ -7,14 +7,18 @@ non-zero exit: a typo in production must stop the process, not fall back to a de
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
+import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+
+from core.secret_file import read_or_create
 
 T = TypeVar("T")
 
@@ -23,6 +27,10 @@ _ONE_LIMIT = r"\d+\s*(?:/|per)\s*(?:second|minute|hour|day)s?"
 _RATE_LIMIT = re.compile(rf"^{_ONE_LIMIT}(?:\s*;\s*{_ONE_LIMIT})*$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"^{_HOST_LABEL}(?:\.{_HOST_LABEL})*$")
+_YES = ("yes", "true", "on", "1")
+_NO = ("no", "false", "off", "0")
 RECORD_MODES = ("on", "off")
 
 
@@ -38,6 +46,7 @@ class ConfigError(ValueError):
 class Settings:
     """Everything a process reads from its environment, already validated."""
 
+    host: str = "127.0.0.1"
     port: int = 4200
     ws_port: int = 4201
     metrics_port: int = 9090
@@ -61,6 +70,8 @@ class Settings:
     record: str = "off"
     media_root: Path = Path("var/media")
     api_token: str | None = None
+    api_token_file: Path | None = None
+    allow_no_token: bool = False
     viewer_token: str | None = None
     preview_origins: tuple[str, ...] = ()
     flower_basic_auth: str | None = None
@@ -77,6 +88,16 @@ class Settings:
     health_check_interval: float = 5.0
     log_level: str = "INFO"
 
+    @property
+    def listen_host(self) -> str:
+        """HOST as a socket wants it: an IPv6 address without its brackets."""
+        return self.host.removeprefix("[").removesuffix("]")
+
+    @property
+    def open_without_token(self) -> bool:
+        """Listening where other machines can reach it, with no API token (ALLOW_NO_TOKEN)."""
+        return not is_loopback(self.host) and not self.api_token and not self.api_token_file
+
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from `environ` (default: the process environment).
@@ -86,6 +107,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """
     env = _Env(os.environ if environ is None else environ)
     settings = Settings(
+        host=env.get("HOST", _host, Settings.host),
         port=env.get("PORT", _port, 4200),
         ws_port=env.get("WS_PORT", _port, 4201),
         metrics_port=env.get("METRICS_PORT", _port, 9090),
@@ -109,6 +131,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         record=env.get("RECORD", _one_of(RECORD_MODES), "off"),
         media_root=env.get("MEDIA_ROOT", Path, Settings.media_root),
         api_token=env.get("API_TOKEN", _token, None),
+        api_token_file=env.get("API_TOKEN_FILE", Path, None),
+        allow_no_token=env.get("ALLOW_NO_TOKEN", _yes_no, False),
         viewer_token=env.get("VIEWER_TOKEN", _token, None),
         preview_origins=env.get("PREVIEW_ORIGINS", _origins, ()),
         flower_basic_auth=env.get("FLOWER_BASIC_AUTH", _basic_auth, None),
@@ -127,12 +151,51 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     if settings.preview_pong_timeout <= settings.preview_ping_interval:
         raise ConfigError("PREVIEW_PONG_TIMEOUT", "must be longer than PREVIEW_PING_INTERVAL")
-    if settings.viewer_token and not settings.api_token:
+    if settings.open_without_token and not settings.allow_no_token:
+        # Redis' protected mode and Jupyter's token: never open to the network by accident.
+        raise ConfigError("HOST", f"{settings.host} can be reached from other machines and "
+                          "API_TOKEN is not set, so anyone who reaches it could take over the "
+                          "stream. Set API_TOKEN (8 or more characters), or HOST=127.0.0.1 to "
+                          "listen on this machine only, or ALLOW_NO_TOKEN=yes on a trusted "
+                          "network")
+    if settings.viewer_token and not (settings.api_token or settings.api_token_file):
         raise ConfigError("VIEWER_TOKEN", "needs API_TOKEN too (without it anyone may change "
                           "anything, so a read-only token would mean nothing)")
     if settings.api_token and settings.viewer_token == settings.api_token:
         raise ConfigError("VIEWER_TOKEN", "must differ from API_TOKEN")
     return settings
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a HOST value listens on this machine only (localhost, 127.0.0.0/8, [::1]).
+
+    Any other name counts as reachable from elsewhere: what it resolves to may change.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def with_api_token(settings: Settings) -> Settings:
+    """`settings` with the token of API_TOKEN_FILE when API_TOKEN is unset, for the
+    processes that check it (the API and the preview).
+
+    The first of them to start makes a random token and keeps it there (mode 600), so a
+    deployment such as docker compose has a token without the operator choosing one.
+    """
+    path = settings.api_token_file
+    if settings.api_token or path is None:
+        return settings
+    try:
+        token = _token(read_or_create(path, lambda: secrets.token_urlsafe(24)))
+    except (OSError, ValueError) as exc:
+        raise ConfigError("API_TOKEN_FILE", f"{path}: {exc}") from None
+    if token == settings.viewer_token:
+        raise ConfigError("VIEWER_TOKEN", "must differ from API_TOKEN")
+    return replace(settings, api_token=token)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -202,6 +265,35 @@ def _float_in(low: float, high: float) -> Callable[[str], float]:
 
 def _port(raw: str) -> int:
     return _int_in(1, 65535)(raw)
+
+
+def _host(raw: str) -> str:
+    if raw.startswith("[") and raw.endswith("]"):
+        try:
+            ipaddress.IPv6Address(raw[1:-1])
+        except ValueError:
+            raise ValueError(f"{raw!r} is not an IPv6 address in brackets") from None
+        return raw
+    if ":" in raw:
+        raise ValueError("write an IPv6 address in brackets, such as [::1], and no port "
+                         "(PORT and WS_PORT set the ports)")
+    if re.fullmatch(r"[\d.]+", raw):
+        try:
+            ipaddress.IPv4Address(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not an IPv4 address") from None
+        return raw
+    if len(raw) > 253 or not _HOST_NAME.match(raw):
+        raise ValueError(f"expected an IP address or a host name such as localhost, got {raw!r}")
+    return raw
+
+
+def _yes_no(raw: str) -> bool:
+    if raw.lower() in _YES:
+        return True
+    if raw.lower() in _NO:
+        return False
+    raise ValueError(f"expected yes or no, got {raw!r}")
 
 
 def _bitrate_in(low: int, high: int) -> Callable[[str], int]:

@@ -7,14 +7,22 @@ cd "$(dirname "$0")/.."
 
 export DATA_DIR=${DATA_DIR:-$PWD/var}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
-export PORT=${PORT:-4200} WS_PORT=${WS_PORT:-4201}
+# This machine only, unless HOST says otherwise (then API_TOKEN or ALLOW_NO_TOKEN=yes is needed).
+export HOST=${HOST:-127.0.0.1} PORT=${PORT:-4200} WS_PORT=${WS_PORT:-4201}
 export MEDIA_ROOT=${MEDIA_ROOT:-$DATA_DIR/media} RECORDINGS_DIR=${RECORDINGS_DIR:-$DATA_DIR/recordings}
 export SUPERVISOR_HTTP_PORT=${SUPERVISOR_HTTP_PORT:-9001}
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p "$DATA_DIR/redis" "$DATA_DIR/run" "$DATA_DIR/log" "$MEDIA_ROOT" "$RECORDINGS_DIR"
 
 # Fail here, with the variable named, rather than in every process under supervisord.
-python -c 'from core.config import load_settings; load_settings()' || exit 2
+python - <<'PY' || exit 2
+import sys
+from core.config import ConfigError, load_settings
+try:
+    load_settings()
+except ConfigError as exc:
+    sys.exit(f"stream-manager: configuration error: {exc}")
+PY
 
 if python - <<'PY'
 import os, sys, redis
@@ -36,6 +44,10 @@ else
   echo "stream-manager: no Redis at REDIS_URL; starting one on port $REDIS_PORT (AOF in $DATA_DIR/redis)"
 fi
 
-echo "stream-manager: API and admin on http://127.0.0.1:$PORT  (Ctrl-C stops everything)"
+case $HOST in
+  0.0.0.0|"[::]") shown=$(hostname) ;;
+  *) shown=$HOST ;;
+esac
+echo "stream-manager: API and admin on http://$shown:$PORT, listening on $HOST  (Ctrl-C stops everything)"
 echo "stream-manager: metrics on :${METRICS_PORT:-9090} (API), :${RENDER_METRICS_PORT:-9091}+N (render), :$WS_PORT/metrics (preview); Flower on :${FLOWER_PORT:-5555}"
 exec supervisord -n -c supervisord.conf

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     renderer = Renderer(settings, connect(settings))
-    renderer.metrics.serve(port)
+    renderer.metrics.serve(settings.listen_host, port)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)

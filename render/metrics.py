@@ -82,14 +82,15 @@ class RenderMetrics:
         return next(sample.value for metric in self._frame_seconds.collect()
                     for sample in metric.samples if sample.name.endswith("_count"))
 
-    def serve(self, port: int) -> bool:
-        """Listen on `port`; a port in use is logged, never fatal (the stream matters more)."""
+    def serve(self, host: str, port: int) -> bool:
+        """Listen on `host`:`port`; a port in use is logged, never fatal (the stream matters
+        more)."""
         try:
-            start_http_server(port, registry=self.registry)
+            start_http_server(port, addr=host, registry=self.registry)
         except OSError as exc:
             log.error("metrics: cannot listen on port %d: %s", port, exc)
             return False
-        log.info("metrics on http://0.0.0.0:%d/metrics", port)
+        log.info("metrics on %s port %d (/metrics)", host, port)
         return True
 
 

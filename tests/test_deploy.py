@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from core.config import load_settings
-from tests.support.supervisord import supervisord_argv, supervisord_programs
+from tests.support.supervisord import SUPERVISORD_CONF, supervisord_argv, supervisord_programs
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -34,7 +34,9 @@ CONFIG_MODULE = ROOT / "core" / "config.py"
 # supervisord runs its own Redis only when none answers; compose always has a `redis` service.
 NOT_APP_PROGRAMS = frozenset({"redis"})
 # Redis in compose has no password and is not published, so REDIS_PASSWORD is not passed on.
-NOT_PASSED_SETTINGS = frozenset({"REDIS_PASSWORD"})
+# Compose always has an API token (API_TOKEN, or the one kept in API_TOKEN_FILE), so the
+# opt-out from it, ALLOW_NO_TOKEN, is not passed on either.
+NOT_PASSED_SETTINGS = frozenset({"REDIS_PASSWORD", "ALLOW_NO_TOKEN"})
 
 _COMPOSE_EXPANSION = re.compile(
     r"\$(?:(?P<dollar>\$)"
@@ -232,6 +234,30 @@ def test_api_healthcheck_asks_health_on_its_port(services: dict[str, dict[str, A
     text = test if isinstance(test, str) else " ".join(test)
     assert f"127.0.0.1:{port}/health" in text or f"localhost:{port}/health" in text
     assert any(str(published).endswith(f":{port}") for published in api.get("ports", []))
+
+
+def test_supervisord_listens_on_host() -> None:
+    """`make run` binds its servers to HOST (127.0.0.1 unless set), never to a fixed address."""
+    binds = {program: shlex.split(command)[shlex.split(command).index("--bind") + 1]
+             for program, command in supervisord_programs().items() if "--bind" in command}
+    assert binds.pop("redis") == "127.0.0.1"  # Redis never listens beyond this machine
+    assert set(binds) == {"api", "preview"}, binds
+    for program, bind in binds.items():
+        assert bind.startswith("%(ENV_HOST)s:"), (program, bind)
+    assert "0.0.0.0" not in SUPERVISORD_CONF.read_text(encoding="utf-8")
+
+
+def test_compose_listens_everywhere_with_a_token(compose: dict[str, Any]) -> None:
+    """In compose every process listens on all of its container's interfaces, and the API
+    always has a token: API_TOKEN, or one kept on the shared volume (API_TOKEN_FILE)."""
+    volumes = compose.get("volumes") or {}
+    for name, service in app_services(compose["services"]).items():
+        settings = load_settings(service_environment(service))
+        assert settings.host == "0.0.0.0", name
+        assert settings.api_token_file is not None and not settings.open_without_token, name
+        token_file = PurePosixPath(settings.api_token_file.as_posix())
+        mounts = [PurePosixPath(target) for target in named_volume_mounts(service, volumes)]
+        assert any(token_file.is_relative_to(mount) for mount in mounts), name
 
 
 def test_redis_is_persistent_and_checked(compose: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ Flower reads FLOWER_PORT and FLOWER_BASIC_AUTH from the environment itself, and 
 to anyone without the latter. So this launcher checks the settings first and, when
 FLOWER_BASIC_AUTH is unset, makes a random password once and keeps it in
 $DATA_DIR/run/flower-credentials (readable by its owner only), logging where it is. Then it
-becomes `celery -A workers flower`.
+becomes `celery -A workers flower`, listening on HOST like every other port of the system.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from core.config import ConfigError, load_settings
+from core.secret_file import read_or_create
 
 CREDENTIALS_FILE = Path("run") / "flower-credentials"
 USER = "admin"
@@ -23,12 +24,7 @@ USER = "admin"
 def stored_credentials(data_dir: Path) -> tuple[str, Path]:
     """The `user:password` kept under `data_dir`, made on first use; and the file's path."""
     path = data_dir / CREDENTIALS_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(f"{USER}:{secrets.token_urlsafe(18)}\n")
-    return path.read_text().strip(), path
+    return read_or_create(path, lambda: f"{USER}:{secrets.token_urlsafe(18)}"), path
 
 
 def main() -> int:
@@ -43,7 +39,8 @@ def main() -> int:
         auth, path = stored_credentials(Path(os.environ.get("DATA_DIR", "var")))
         print(f"flower: FLOWER_BASIC_AUTH is not set; user {USER!r}, password in {path}",
               file=sys.stderr, flush=True)
-    env = {**os.environ, "FLOWER_BASIC_AUTH": auth, "FLOWER_PORT": str(settings.flower_port)}
+    env = {**os.environ, "FLOWER_BASIC_AUTH": auth, "FLOWER_PORT": str(settings.flower_port),
+           "FLOWER_ADDRESS": settings.listen_host}
     argv = [sys.executable, "-m", "celery", "-A", "workers", "flower",
             # A worker gone for ten minutes is gone: keep the list to the living.
             "--purge_offline_workers=600"]

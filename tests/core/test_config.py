@@ -1,12 +1,14 @@
 """Settings: defaults, strict parsing, and errors that name the variable."""
 
+import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, Settings, load_settings
+from core.config import ConfigError, Settings, load_settings, with_api_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +46,9 @@ def test_values_are_parsed() -> None:
     ("RTMP_URL", "http://twitch.tv/key"), ("PREVIEW_ORIGINS", "*"), ("API_TOKEN", "short"),
     ("FLOWER_BASIC_AUTH", "nopassword"), ("RATE_LIMIT", "lots"),
     ("STATE_UPDATE_DEBOUNCE", "nan"), ("MAX_RETRIES", "many"), ("POLL_INTERVAL", "5"),
-    ("COMMAND_TIMEOUT", "inf"), ("LOG_LEVEL", "LOUD"),
+    ("COMMAND_TIMEOUT", "inf"), ("LOG_LEVEL", "LOUD"), ("HOST", "::1"), ("HOST", "300.1.2.3"),
+    ("HOST", "[not-ipv6]"), ("HOST", "a host"), ("HOST", "0.0.0.0:4200"),
+    ("ALLOW_NO_TOKEN", "maybe"),
 ])
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -82,3 +86,82 @@ def test_preview_pong_timeout_must_outlast_the_ping_interval() -> None:
         load_settings({"PREVIEW_PING_INTERVAL": "10", "PREVIEW_PONG_TIMEOUT": "10"})
     settings = load_settings({"PREVIEW_PING_INTERVAL": "1", "PREVIEW_PONG_TIMEOUT": "2.5"})
     assert (settings.preview_ping_interval, settings.preview_pong_timeout) == (1.0, 2.5)
+
+
+NETWORK_HOSTS = ["0.0.0.0", "[::]", "192.168.1.20", "studio.example.com"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "localhost", "[::1]"])
+def test_loopback_hosts_need_no_token(host: str) -> None:
+    settings = load_settings({"HOST": host})
+    assert settings.host == host and not settings.open_without_token
+    assert load_settings({}).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("host", NETWORK_HOSTS)
+def test_a_host_other_machines_reach_needs_a_token(host: str) -> None:
+    """Like Redis' protected mode: refused, with a message naming HOST, API_TOKEN and the
+    opt-out."""
+    for environ in ({"HOST": host}, {"HOST": host, "ALLOW_NO_TOKEN": "no"}):
+        with pytest.raises(ConfigError) as raised:
+            load_settings(environ)
+        assert raised.value.variable == "HOST"
+        message = str(raised.value)
+        assert message.startswith(f"HOST: {host} can be reached from other machines")
+        assert "Set API_TOKEN" in message and "HOST=127.0.0.1" in message
+        assert "ALLOW_NO_TOKEN=yes" in message
+    assert load_settings({"HOST": host, "API_TOKEN": "a-long-token"}).api_token == "a-long-token"
+    assert load_settings({"HOST": host, "API_TOKEN_FILE": "/run/token"}).api_token is None
+
+
+@pytest.mark.parametrize("host", NETWORK_HOSTS)
+def test_allow_no_token_opts_out_on_a_trusted_network(host: str) -> None:
+    settings = load_settings({"HOST": host, "ALLOW_NO_TOKEN": "yes"})
+    assert settings.allow_no_token and settings.open_without_token
+    assert settings.listen_host == host.strip("[]")
+
+
+def test_api_token_file_is_made_once_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "api-token"
+    settings = load_settings({"HOST": "0.0.0.0", "API_TOKEN_FILE": str(path)})
+    first = with_api_token(settings)
+    assert first.api_token and len(first.api_token) >= 24
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert with_api_token(settings).api_token == first.api_token
+    # Processes starting together agree on one token.
+    racing = load_settings({"API_TOKEN_FILE": str(tmp_path / "raced")})
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: with_api_token(racing).api_token, range(16)))
+    assert len(tokens) == 1
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["raced", "run"]
+
+
+def test_api_token_wins_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "api-token"
+    settings = with_api_token(load_settings({"API_TOKEN": "operator-token",
+                                             "API_TOKEN_FILE": str(path)}))
+    assert settings.api_token == "operator-token" and not path.exists()
+
+
+def test_a_bad_api_token_file_is_named(tmp_path: Path) -> None:
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    with pytest.raises(ConfigError, match="API_TOKEN_FILE"):
+        with_api_token(load_settings({"API_TOKEN_FILE": str(short)}))
+    kept = tmp_path / "kept"
+    kept.write_text("viewer-token-1\n")
+    with pytest.raises(ConfigError, match="VIEWER_TOKEN"):
+        with_api_token(load_settings({"API_TOKEN_FILE": str(kept),
+                                      "VIEWER_TOKEN": "viewer-token-1"}))
+
+
+@pytest.mark.parametrize("argv", [["-c", "import wsgi"], ["-m", "render"],
+                                  ["-c", "import workers.celery"], ["-m", "workers.flower"]])
+def test_entrypoints_refuse_an_open_host_without_a_token(argv: list[str]) -> None:
+    result = subprocess.run([sys.executable, *argv], cwd=ROOT,
+                            env={"PATH": "/usr/bin:/bin", "HOST": "0.0.0.0"},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "HOST: 0.0.0.0 can be reached from other machines" in result.stderr
+    assert "API_TOKEN" in result.stderr and "ALLOW_NO_TOKEN=yes" in result.stderr
+    assert "Traceback" not in result.stderr

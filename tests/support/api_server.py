@@ -20,7 +20,8 @@ class ApiServer:
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **env, "PORT": str(self.port),
+        # HOST as `make run` defaults it, unless the test says otherwise.
+        self.env = {**os.environ, "HOST": "127.0.0.1", **env, "PORT": str(self.port),
                     "METRICS_PORT": str(free_port())}
         self.log = workdir / f"api-{self.port}.log"
         self._process: Process | None = None

@@ -33,7 +33,7 @@ class PreviewServer:
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **env, "WS_PORT": str(self.port)}
+        self.env = {**os.environ, "HOST": "127.0.0.1", **env, "WS_PORT": str(self.port)}
         self.log = workdir / f"preview-{self.port}.log"
         self._process: Process | None = None
 

@@ -27,6 +27,7 @@ class Stack:
         self.env = {
             **os.environ,
             "DATA_DIR": str(data_dir),
+            "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "WS_PORT": str(free_port()),
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
