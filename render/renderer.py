@@ -76,6 +76,10 @@ class Renderer:
         self._stopping = threading.Event()
         self._held = False
         self._pipeline: Pipeline | None = None
+        # The outputs of the last stream once its pipeline is closing or closed ("stopping",
+        # then "stopped"), so a stop reads as such instead of as an empty list.
+        self._idle_outputs: list[dict[str, Any]] = []
+        self._closing = False
         self._clock: FrameClock | None = None
         self._stats = FrameStats()
         self._frame: np.ndarray | None = None
@@ -207,13 +211,22 @@ class Renderer:
     def _open_pipeline(self) -> None:
         self._stats = FrameStats()
         self._clock = None
+        self._idle_outputs = []
         self._pipeline = Pipeline(self.settings, targets_for(self.settings))
 
     def _close_pipeline(self) -> None:
-        pipeline, self._pipeline = self._pipeline, None
-        if pipeline is not None:
-            log.info("stopping the stream")
+        pipeline = self._pipeline
+        if pipeline is None:
+            return
+        log.info("stopping the stream")
+        self._closing = True
+        self._idle_outputs = _outputs_in(pipeline.outputs(), "stopping")
+        self._pipeline = None
+        try:
             pipeline.close()
+        finally:
+            self._idle_outputs = _outputs_in(self._idle_outputs, "stopped")
+            self._closing = False
 
     def _release_lease(self) -> None:
         try:
@@ -239,7 +252,7 @@ class Renderer:
         if not self._held:
             return None
         pipeline, stats = self._pipeline, self._stats
-        outputs = pipeline.outputs() if pipeline is not None else []
+        outputs = pipeline.outputs() if pipeline is not None else self._idle_outputs
         problems = self._layer_problems + [f"output {output['name']}: {output['error']}"
                                            for output in outputs if output.get("error")]
         return {
@@ -252,4 +265,11 @@ class Renderer:
             "outputs": [{key: output[key] for key in ("name", "state", "error")}
                         for output in outputs],
             "layerErrors": self._layer_errors,
+            # Until the pipeline is closed, a stop is not yet confirmed (the status says so).
+            "streaming": pipeline is not None or self._closing,
         }
+
+
+def _outputs_in(outputs: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
+    """The outputs' names in `state`, without errors (a stopped output has none)."""
+    return [{"name": output["name"], "state": state, "error": None} for output in outputs]

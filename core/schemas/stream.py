@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
 
 DESIRED_STATES = ("stopped", "live", "paused")
-OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopped")
+OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopping", "stopped")
 RENDER_ROLES = ("active", "standby")
 
 
@@ -39,6 +39,9 @@ class TelemetrySchema(Schema):
     error = Text(allow_none=True, load_default=None)
     outputs = fields.List(fields.Nested(OutputStatusSchema), load_default=list)
     layerErrors = fields.Dict(keys=Text(), values=Text(), load_default=dict)
+    # Whether the render worker's pipeline is open (or still closing): a stop is confirmed
+    # once this is false.
+    streaming = Boolean(load_default=False)
 
 
 class RenderInstanceSchema(Schema):

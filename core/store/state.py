@@ -82,9 +82,19 @@ class StateStore:
         return self._stream_with_raw()[1]
 
     def status(self, target_fps: int) -> dict[str, Any]:
-        """`GET /stream/status`: the desired state merged with the render worker's telemetry."""
+        """`GET /stream/status`: the desired state merged with the render worker's telemetry.
+
+        A stopped stream never reads as on air: fps is 0, and until the render worker confirms
+        the stop (its pipeline closed) its outputs read `stopping`; the counts stay readable.
+        """
         record = self.stream()
         telemetry = self.live.telemetry()
+        unconfirmed = telemetry.pop("streaming")
+        if record["state"] == "stopped":
+            telemetry["fps"] = 0.0
+            if unconfirmed:
+                telemetry["outputs"] = [{**output, "state": "stopping"}
+                                        for output in telemetry["outputs"]]
         return {
             "state": record["state"],
             "isLive": record["state"] != "stopped",

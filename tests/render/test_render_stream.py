@@ -164,11 +164,37 @@ def test_pause_keeps_the_connection_resume_continues_and_stop_ends(
     wait_for_pixel(viewer, 40, 60, (0, 0, 0), 2)
     assert viewer.opens == opens
     assert client.post("/stream/stop").status_code == 200
-    wait_until(lambda: client.get("/stream/status").get_json()["outputs"] == [], 15,
-               "the outputs to close")
+    # Closed outputs stay listed, as stopped (issue 12: a stop is confirmed, not emptied).
+    wait_until(lambda: _output_states(client) == {"stopped"}, 15, "the outputs to close")
     stopped_at = time.monotonic() + 1
     time.sleep(2)  # a stopped stream must stay silent: look at a stretch of time
     assert viewer.frames_since(stopped_at) == []
+
+
+def _output_states(client: FlaskClient) -> set[str]:
+    return {output["state"] for output in client.get("/stream/status").get_json()["outputs"]}
+
+
+def test_a_stopped_stream_never_reads_as_on_air(client: FlaskClient, live_stream) -> None:
+    wait_until(lambda: _output_states(client) == {"live"}, 10, "the output to be live")
+    answer = client.post("/stream/stop")
+    assert answer.status_code == 200
+    stopped = answer.get_json()
+    # The telemetry still comes from the live stream: until the render worker confirms, the
+    # outputs read stopping and no fps is claimed.
+    assert stopped["state"] == "stopped" and stopped["isLive"] is False
+    assert stopped["fps"] == 0
+    assert {output["state"] for output in stopped["outputs"]} <= {"stopping", "stopped"}
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:
+        status = client.get("/stream/status").get_json()
+        assert status["fps"] == 0, status
+        assert {output["state"] for output in status["outputs"]} <= {"stopping", "stopped"}
+    confirmed = wait_until(
+        lambda: (status := client.get("/stream/status").get_json())["outputs"][0]["state"]
+        == "stopped" and status, 15, "the render worker to confirm the stop")
+    assert confirmed["fps"] == 0 and confirmed["frameCount"] > 0  # the counts stay readable
+    assert confirmed["outputs"][0]["error"] is None
 
 
 def test_a_missing_image_draws_a_placeholder_and_is_reported(
