@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 
-import redis
-
+from core.loop import BackgroundLoop, OutageLog
 from core.store import StateStore
 from render.inbox import InboxMessage, SceneEvent, Snapshot
 from render.scene import CHAT_KEPT
@@ -26,39 +24,28 @@ RESYNC_SECONDS = 30.0
 RETRY_SECONDS = 0.5
 
 
-class FeedFollower(threading.Thread):
-    """Feeds snapshots and events to the render thread's queue until stopped."""
+class FeedFollower(BackgroundLoop):
+    """Feeds snapshots and events to the render thread's inbox until stopped."""
 
     def __init__(self, store: StateStore, inbox: queue.Queue[InboxMessage]) -> None:
-        super().__init__(name="feed", daemon=True)
+        outage = OutageLog(log, "Redis unreachable (%s); the scene stays as it was",
+                           back="Redis reachable again; the scene is read anew")
+        super().__init__("feed", outage, RETRY_SECONDS)
+        self._outage = outage
         self._store = store
         self._inbox = inbox
-        self._stopping = threading.Event()
 
-    def stop(self) -> None:
-        """Ask the thread to end after its current read."""
-        self._stopping.set()
-
-    def run(self) -> None:
-        """Read, follow, and start over after any Redis error."""
-        outage_logged = False
-        while not self._stopping.is_set():
-            try:
-                self._follow()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if not outage_logged:
-                    log.warning("Redis unreachable (%s); the scene stays as it was", exc)
-                    outage_logged = True
-                self._stopping.wait(RETRY_SECONDS)
-                continue
-            outage_logged = False
-
-    def _follow(self) -> None:
+    def step(self) -> float:
+        """Read the store, then follow its events until the next resync; a Redis error starts
+        over from a full read."""
         after = self._store.live.latest_event_id()
         self._inbox.put(Snapshot(self._store.stream(), self._store.layers(),
-                                    self._store.chat(CHAT_KEPT)))
+                                 self._store.chat(CHAT_KEPT)))
+        # Back as soon as a read succeeds, not only after a whole resync period.
+        self._outage.succeeded()
         resync_at = time.monotonic() + RESYNC_SECONDS
-        while not self._stopping.is_set() and time.monotonic() < resync_at:
+        while not self.stopping and time.monotonic() < resync_at:
             after, found = self._store.live.events_after(after, BLOCK_MS)
             for event in found:
                 self._inbox.put(SceneEvent(event))
+        return 0.0

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
-
-import redis
 
 from core.lease import Lease
+from core.loop import BackgroundLoop, OutageLog
 from render.inbox import InboxMessage, LeaseChanged
 
 log = logging.getLogger(__name__)
@@ -23,7 +21,7 @@ RENEW_SECONDS = 1.0
 STANDBY_POLL_SECONDS = 0.25
 
 
-class LeaseKeeper(threading.Thread):
+class LeaseKeeper(BackgroundLoop):
     """Renews the lease about once a second while held, and polls for it while on standby.
 
     Changes are reported to the render thread as `LeaseChanged`. While Redis is unreachable the
@@ -32,32 +30,21 @@ class LeaseKeeper(threading.Thread):
     """
 
     def __init__(self, lease: Lease, inbox: queue.Queue[InboxMessage]) -> None:
-        super().__init__(name="lease", daemon=True)
+        super().__init__("lease", OutageLog(log, "cannot reach Redis for the render lease (%s)",
+                                            back="Redis reachable again for the render lease"))
         self.lease = lease
         self._inbox = inbox
-        self._stopping = threading.Event()
         self.held = False
 
-    def stop(self) -> None:
-        """Stop renewing and wait for the thread (then the owner may release the lease)."""
-        self._stopping.set()
-        if self.is_alive():
-            self.join(timeout=5)
+    def step(self) -> float:
+        """Keep or seek the lease once; report a change."""
+        held = self.lease.keep(self.held)
+        if held != self.held:
+            self.held = held
+            log.info("render lease %s", "taken: streaming" if held else "lost: standing by")
+            self._inbox.put(LeaseChanged(held))
+        return self.retry_after()
 
-    def run(self) -> None:
-        """Keep or seek the lease until stopped."""
-        failing = False
-        while not self._stopping.is_set():
-            try:
-                held = self.lease.keep(self.held)
-                failing = False
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if not failing:
-                    log.warning("cannot reach Redis for the render lease (%s)", exc)
-                failing = True
-                held = self.held
-            if held != self.held:
-                self.held = held
-                log.info("render lease %s", "taken: streaming" if held else "lost: standing by")
-                self._inbox.put(LeaseChanged(held))
-            self._stopping.wait(RENEW_SECONDS if held else STANDBY_POLL_SECONDS)
+    def retry_after(self) -> float:
+        """The holder renews well within the lease's life; a standby polls more often."""
+        return RENEW_SECONDS if self.held else STANDBY_POLL_SECONDS

@@ -7,51 +7,45 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import redis
 
+from core.loop import BackgroundLoop, OutageLog
 from core.store import LiveState
 
 log = logging.getLogger(__name__)
 
 
-class Reporter(threading.Thread):
-    """Every `interval` seconds: heartbeat, then telemetry when `report()` gives one."""
+class Reporter(BackgroundLoop):
+    """Every `interval` seconds: heartbeat, then telemetry when `report()` gives one. A Redis
+    outage only skips reports."""
 
     def __init__(self, live: LiveState, instance_id: str, interval: float,
                  role: Callable[[], str], report: Callable[[], dict[str, Any] | None]) -> None:
-        super().__init__(name="reporter", daemon=True)
+        super().__init__("reporter",
+                         OutageLog(log, "cannot report to Redis (%s); frames go on",
+                                   back="reporting to Redis again"),
+                         retry_seconds=interval)
         self._live = live
         self.instance_id = instance_id
         self._interval = interval
         self._role = role
         self._report = report
-        self._stopping = threading.Event()
 
     def stop(self) -> None:
         """End the loop; the heartbeat is removed so /health stops listing this instance."""
-        self._stopping.set()
-        self.join(timeout=5)
+        super().stop()
         try:
             self._live.forget_instance(self.instance_id)
         except redis.RedisError as exc:
             log.warning("could not remove the heartbeat of %s: %s", self.instance_id, exc)
 
-    def run(self) -> None:
-        """Report until stopped; a Redis outage only skips reports."""
-        failing = False
-        while not self._stopping.is_set():
-            try:
-                self.report_once()
-                failing = False
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if not failing:
-                    log.warning("cannot report to Redis (%s); frames go on", exc)
-                failing = True
-            self._stopping.wait(self._interval)
+    def step(self) -> float:
+        """Report once; the next report is due an interval later."""
+        self.report_once()
+        return self._interval
 
     def report_once(self) -> None:
         """One heartbeat and, when streaming, one telemetry write."""

@@ -19,6 +19,7 @@ import redis
 from celery.beat import Scheduler
 
 from core.lease import Lease
+from core.loop import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class SingleBeatScheduler(Scheduler):
         self._lease = Lease(store.redis, store.keys.beat_lock, owner, LEASE_INTERVALS * interval)
         self._poll = interval
         self._held = False
-        self._failing = False
+        self._outage = OutageLog(log, "cannot reach Redis for the beat lease (%s); not scheduling",
+                                 back="Redis reachable again for the beat lease")
         super().setup_schedule()
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
@@ -58,11 +60,9 @@ class SingleBeatScheduler(Scheduler):
     def _keep_lease(self) -> bool:
         try:
             held = self._lease.keep(self._held)
-            self._failing = False
+            self._outage.succeeded()
         except redis.RedisError as exc:
-            if not self._failing:
-                log.warning("cannot reach Redis for the beat lease (%s); not scheduling", exc)
-            self._failing = True
+            self._outage.failed(exc)
             held = False
         if held != self._held:
             log.info("beat lease %s", "taken: scheduling the health checks" if held

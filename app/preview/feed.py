@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from typing import Any
 
-import redis
-
 from app.preview.roster import Roster
 from core import events
+from core.loop import BackgroundLoop, OutageLog
 from core.store import StateStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -44,49 +42,45 @@ def layer_update(event: StoredEvent) -> str:
     return message("layerUpdate", {"event": event.type, "eventId": event.id, "data": event.data})
 
 
-class StateFeed(threading.Thread):
-    """Follows events and status for one preview process and broadcasts them."""
+class StateFeed(BackgroundLoop):
+    """Follows events and status for one preview process and broadcasts them; after a Redis
+    error it goes on from the last event seen."""
 
     def __init__(self, store: StateStore, target_fps: int, roster: Roster) -> None:
-        super().__init__(name="preview-feed", daemon=True)
+        super().__init__("preview-feed",
+                         OutageLog(log, "preview feed lost Redis (%s); retrying",
+                                   back="preview feed has Redis again"),
+                         RETRY_SECONDS)
         self._store = store
         self._target_fps = target_fps
         self._roster = roster
         self._state: str | None = None
         self._live = False
         self._state_sent_at = 0.0
+        self._after_id: str | None = None
+        self._next_poll = 0.0
 
     @property
     def state(self) -> str | None:
         """The last streamState message, for a client that just joined."""
         return self._state
 
-    def run(self) -> None:
-        """Follow the feed for the life of the process; after a Redis error, go on from the
-        last event seen."""
-        after_id: str | None = None
-        next_poll = 0.0
-        failing = False
-        while True:
-            try:
-                if after_id is None:
-                    after_id = self._store.live.latest_event_id()
-                after_id, found = self._store.live.events_after(after_id, self._block_ms(next_poll))
-                stream_changed = False
-                for event in found:
-                    if event.type in LAYER_EVENTS:
-                        self._roster.broadcast_message(layer_update(event))
-                    stream_changed |= event.type == events.STREAM_STATE
-                now = time.monotonic()
-                if stream_changed or now >= next_poll or now >= self._keepalive_at():
-                    self._send_state(now)
-                    next_poll = now + STATUS_POLL_SECONDS
-                failing = False
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if not failing:
-                    log.warning("preview feed lost Redis (%s); retrying", exc)
-                failing = True
-                time.sleep(RETRY_SECONDS)
+    def step(self) -> float:
+        """Broadcast the layer events of one read, and the status when it is due."""
+        if self._after_id is None:
+            self._after_id = self._store.live.latest_event_id()
+        self._after_id, found = self._store.live.events_after(
+            self._after_id, self._block_ms(self._next_poll))
+        stream_changed = False
+        for event in found:
+            if event.type in LAYER_EVENTS:
+                self._roster.broadcast_message(layer_update(event))
+            stream_changed |= event.type == events.STREAM_STATE
+        now = time.monotonic()
+        if stream_changed or now >= self._next_poll or now >= self._keepalive_at():
+            self._send_state(now)
+            self._next_poll = now + STATUS_POLL_SECONDS
+        return 0.0  # the read itself waited for events
 
     def _keepalive_at(self) -> float:
         """When a live stream's state is due again even if unchanged."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
-import redis
-
 from app.preview.outbox import Outbox
+from core.loop import REDIS_OUTAGE, BackgroundLoop, OutageLog
 from core.store import LiveState
 
 log = logging.getLogger(__name__)
@@ -43,16 +43,19 @@ class Client(Protocol):
     def abort(self, reason: str) -> None: ...
 
 
-class Roster(threading.Thread):
+class Roster(BackgroundLoop):
     """Connected clients: broadcast, registry upkeep and the pong deadline."""
 
     def __init__(self, live: LiveState, pong_timeout: float) -> None:
-        super().__init__(name="preview-roster", daemon=True)
+        # Its steps never meet an outage: registry writes are guarded one by one.
+        super().__init__("preview-roster")
         self._live = live
         self._pong_timeout = pong_timeout
         self._lock = threading.Lock()
         self._clients: set[Client] = set()
-        self._failing = False
+        self._registry_outage = OutageLog(log, "preview registry not written (%s); retrying",
+                                          back="preview registry written again")
+        self._refresh_at = time.monotonic() + REGISTRY_REFRESH_SECONDS
 
     def add(self, client: Client) -> None:
         """Count `client` in and register it in the store at once."""
@@ -94,29 +97,24 @@ class Roster(threading.Thread):
             counts[client.quality] = counts.get(client.quality, 0) + 1
         return counts
 
-    def run(self) -> None:
-        """For the life of the process: drop silent clients every REAP_SECONDS, refresh the
-        registry every few seconds."""
-        refresh_at = time.monotonic() + REGISTRY_REFRESH_SECONDS
-        while True:
-            time.sleep(REAP_SECONDS)
-            now = time.monotonic()
-            for client in self.clients():
-                if client.silent_for(now) > self._pong_timeout:
-                    log.info("dropping preview client %s: no pong for %.1f s",
-                             client.client_id, self._pong_timeout)
-                    client.abort("no pong in time")
-            if now >= refresh_at:
-                self.register(self.clients())
-                refresh_at = now + REGISTRY_REFRESH_SECONDS
+    def step(self) -> float:
+        """Drop silent clients (every REAP_SECONDS); refresh the registry every few seconds."""
+        now = time.monotonic()
+        for client in self.clients():
+            if client.silent_for(now) > self._pong_timeout:
+                log.info("dropping preview client %s: no pong for %.1f s",
+                         client.client_id, self._pong_timeout)
+                client.abort("no pong in time")
+        if now >= self._refresh_at:
+            self.register(self.clients())
+            self._refresh_at = now + REGISTRY_REFRESH_SECONDS
+        return REAP_SECONDS
 
-    def _guarded(self, write) -> None:
+    def _guarded(self, write: Callable[[], object]) -> None:
         """Registry writes are advisory: an outage is logged once and the next refresh heals."""
         try:
             write()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if not self._failing:
-                log.warning("preview registry not written (%s); retrying", exc)
-            self._failing = True
+        except REDIS_OUTAGE as exc:
+            self._registry_outage.failed(exc)
         else:
-            self._failing = False
+            self._registry_outage.succeeded()

@@ -4,7 +4,9 @@ the outbox's order and bounds."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
+import pytest
 import redis
 
 from app.preview.hub import FrameHub
@@ -21,12 +23,25 @@ def subscribers(client: redis.Redis, channel: str) -> int:
     return dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
 
 
+@pytest.fixture
+def binary(settings: Settings, redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    """A client that does not decode responses, as the hub needs for frames."""
+    client = redis.Redis.from_url(settings.redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def hub(settings: Settings, binary: redis.Redis) -> Iterator[FrameHub]:
+    """A frame hub whose listeners are stopped after the test, whatever it left behind."""
+    hub = FrameHub(binary, Keys(settings.redis_prefix))
+    yield hub
+    hub.stop()
+
+
 def test_a_stalled_outbox_holds_one_frame_and_never_holds_back_the_others(
-        settings: Settings, redis_client: redis.Redis) -> None:
-    binary = redis.Redis.from_url(settings.redis_url)
-    keys = Keys(settings.redis_prefix)
-    channel = keys.preview_frames("low")
-    hub = FrameHub(binary, keys)
+        settings: Settings, binary: redis.Redis, hub: FrameHub) -> None:
+    channel = Keys(settings.redis_prefix).preview_frames("low")
     reader, stalled = Outbox("low"), Outbox("low")
     hub.join("low", reader)
     hub.join("low", stalled)
@@ -50,7 +65,6 @@ def test_a_stalled_outbox_holds_one_frame_and_never_holds_back_the_others(
         hub.leave("low", reader)
         hub.leave("low", stalled)
     wait_until(lambda: subscribers(binary, channel) == 0, 5, "the subscription to end")
-    binary.close()
 
 
 def test_outbox_sends_messages_then_state_then_frame_and_keeps_only_the_newest() -> None:
