@@ -22,8 +22,9 @@ test: $(STAMP) system-deps-test  ## Install what the tests need and run them
 	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
-lint: $(STAMP)  ## ruff over the whole tree
+lint: $(STAMP)  ## ruff and mypy over the whole tree (mypy strict for core/ and render/)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis
 	$(BIN)/python -m bench.api
@@ -39,7 +40,7 @@ bench-metrics: $(STAMP) system-deps-test  ## What metrics cost: per frame, per R
 	$(BIN)/python -m bench.metrics
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

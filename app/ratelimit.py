@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -37,8 +38,8 @@ def init_rate_limit(app: Flask, settings: Settings) -> Limiter | None:
         application_limits=[settings.rate_limit],
         application_limits_exempt_when=lambda: request.method in READ_METHODS,
         storage_uri=broker_url(settings),
-        storage_options={"socket_connect_timeout": settings.redis_timeout,
-                         "socket_timeout": settings.redis_timeout},
+        storage_options=dict[str, Any](socket_connect_timeout=settings.redis_timeout,
+                                       socket_timeout=settings.redis_timeout),
         key_prefix=Keys(settings.redis_prefix).rate_limits,
         strategy="fixed-window",
         # Its headers would put Retry-After on every answer (a 202 included); the 429 below

@@ -58,7 +58,7 @@ class Client:
 
     def __init__(self, url: str, token: str | None) -> None:
         parts = urlsplit(url)
-        self._connection = http.client.HTTPConnection(parts.hostname, parts.port,
+        self._connection = http.client.HTTPConnection(parts.hostname or "localhost", parts.port,
                                                       timeout=TIMEOUT_S)
         self._headers = {"Content-Type": "application/json"}
         if token:

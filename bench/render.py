@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def our_figures(media: Path, frames: int, size: tuple[int, int]) -> dict[str, fl
 
         compositor = Compositor(*size, media)
         figures["composite" + suffix] = cpu_ms_per_frame(
-            frames, lambda index, c=compositor: composite(index, c))
+            frames, partial(composite, compositor=compositor))
 
         compositor = Compositor(*size, media)
         last: list[Any] = [None, None]
@@ -90,9 +91,10 @@ def our_figures(media: Path, frames: int, size: tuple[int, int]) -> dict[str, fl
 
         compositor = Compositor(*size, media)
         encoder = Encoder(*size, FPS, 4_500_000, 128_000)
-        figures["composite + encode" + suffix] = cpu_ms_per_frame(
-            frames, lambda index, c=compositor, e=encoder: e.encode(
-                composite(index, c), index + 10))
+        def encode(index: int, c: Compositor = compositor, e: Encoder = encoder) -> None:
+            e.encode(composite(index, c), index + 10)
+
+        figures["composite + encode" + suffix] = cpu_ms_per_frame(frames, encode)
         encoder.close()
     return figures
 

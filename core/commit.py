@@ -106,6 +106,13 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A command that was sent and has no outcome yet (its task has not run)."""
+
+    command_id: str
+
+
+@dataclass(frozen=True)
 class Change:
     """Set or delete one hash field, provided it still holds `expected` (None: absent)."""
 

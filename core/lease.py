@@ -9,6 +9,8 @@ scheduler) both use it.
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis
 
 _RENEW = """
@@ -54,4 +56,4 @@ class Lease:
 
     def holder(self) -> str | None:
         """Who holds the lease now."""
-        return self._redis.get(self.key)
+        return cast(str | None, self._redis.get(self.key))

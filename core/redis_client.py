@@ -46,7 +46,8 @@ class TimedRedis(redis.Redis):
         """Run one command, timed."""
         started = time.perf_counter()
         try:
-            return super().execute_command(*args, **options)
+            # redis-py leaves execute_command untyped.
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         finally:
             self.observe(str(args[0]).upper(), time.perf_counter() - started)
 
@@ -55,19 +56,20 @@ class TimedRedis(redis.Redis):
         pipe = _TimedPipeline(self.connection_pool, self.response_callbacks, transaction,
                               shard_hint)
         pipe.observe = self.observe
+        pipe.label = "MULTI" if transaction else "PIPELINE"
         return pipe
 
 
 class _TimedPipeline(Pipeline):
     observe: CommandObserver
+    label: str
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         started = time.perf_counter()
         try:
             return super().execute(raise_on_error)
         finally:
-            self.observe("MULTI" if self.transaction else "PIPELINE",
-                         time.perf_counter() - started)
+            self.observe(self.label, time.perf_counter() - started)
 
 
 def broker_url(settings: Settings) -> str:

@@ -93,10 +93,11 @@ class PreviewPublisher(threading.Thread):
             size = self._sizes[quality]
             if size not in stamped:
                 stamped[size] = self._encode(frame, size, produced_at)
-            if stamped[size] is None:
+            jpeg = stamped[size]
+            if jpeg is None:
                 continue
             try:
-                self._live.redis.publish(self._channels[quality], stamped[size])
+                self._live.redis.publish(self._channels[quality], jpeg)
             except (redis.ConnectionError, redis.TimeoutError):
                 return
 

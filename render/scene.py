@@ -42,7 +42,7 @@ class Scene:
     @property
     def state(self) -> str:
         """The desired state: stopped, live or paused."""
-        return self.desired["state"]
+        return str(self.desired["state"])
 
     def layers(self) -> list[Layer]:
         """Layers bottom to top (cached until the next change)."""

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, jsonify
 
 from app.http import resource_id
 from app.services import services
+from core.commit import Pending
 from core.errors import NotFound
 
 blueprint = Blueprint("commands", __name__, url_prefix="/stream/commands")
@@ -15,7 +16,7 @@ def command_status(command_id: str) -> Response:
     found = services().store.command(resource_id(command_id, "command"))
     if found is None:
         raise NotFound("no such command (unknown or expired)", {"id": "unknown command"})
-    if found == "pending":
+    if isinstance(found, Pending):
         response = jsonify({"taskId": command_id, "status": "pending"})
         response.status_code = 202
         return response

@@ -112,7 +112,7 @@ def _check_media(type_name: str, content: Mapping[str, Any]) -> None:
     if layer_type is None:
         return
     for field in layer_type.schema.fields.values():
-        name = field.data_key or field.name
+        name = field.data_key or field.name or ""
         source = content.get(name)
         if not isinstance(field, MediaSource) or not isinstance(source, str):
             continue

@@ -84,7 +84,7 @@ def build_spec(app: Flask, settings: Settings) -> dict[str, Any]:
         if rule.endpoint.startswith(NOT_API):
             continue
         view = app.view_functions[rule.endpoint]
-        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         spec.path(path=_RULE_ARGUMENT.sub(r"{\1}", rule.rule), operations={
             method.lower(): _operation(rule.endpoint, view, OPERATIONS[rule.endpoint],
                                        viewer_may=method in READ_METHODS

@@ -12,7 +12,7 @@ from core.layers.registry import LayerType, layer_types
 from core.schemas.fields import Boolean, Color, Integer, MediaSource, Number, Text
 
 # Most specific first: a Color is also Text.
-_KINDS: tuple[tuple[type[fields.Field], str], ...] = (
+_KINDS: tuple[tuple[type[fields.Field[Any]], str], ...] = (
     (MediaSource, "media"), (Color, "color"), (Boolean, "boolean"), (Integer, "integer"),
     (Number, "number"), (Text, "text"),
 )
@@ -32,7 +32,7 @@ def describe_layer_type(layer_type: LayerType) -> dict[str, Any]:
     }
 
 
-def _describe_field(field: fields.Field) -> dict[str, Any]:
+def _describe_field(field: fields.Field[Any]) -> dict[str, Any]:
     kind = next((name for cls, name in _KINDS if isinstance(field, cls)), "text")
     default = field.load_default
     described: dict[str, Any] = {

@@ -44,7 +44,7 @@ def _known_type(name: str) -> None:
         raise ValidationError(f"must be one of: {', '.join(layer_types())}")
 
 
-class LayerContentField(fields.Field):
+class LayerContentField(fields.Field[Any]):
     """A layer's content: an object on the way in (typed later by the layer's type), the
     type's own dump on the way out."""
 
@@ -68,7 +68,7 @@ class _LayerFields(Schema):
     opacity = Number(validate=validate.Range(0.0, 1.0), load_default=1.0)
     transform = fields.Nested(TransformSchema, load_default=Transform)
     # Left out, it is {}: a type whose fields all have defaults needs no content.
-    content = LayerContentField(load_default=dict)
+    content: fields.Field[Any] = LayerContentField(load_default=dict)
 
 
 class LayerInputSchema(_LayerFields):

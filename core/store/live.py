@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 from marshmallow import Schema
@@ -58,9 +58,9 @@ class LiveState:
 
     def telemetry(self) -> dict[str, Any]:
         """The render worker's last report, or the idle defaults."""
-        raw = self.redis.hget(self.keys.stream, TELEMETRY_FIELD)
+        raw = cast(str | None, self.redis.hget(self.keys.stream, TELEMETRY_FIELD))
         found = self._values.parse(self.keys.stream, TELEMETRY_FIELD, raw, _telemetry_schema.load)
-        return found or _telemetry_schema.load({})
+        return found or cast(dict[str, Any], _telemetry_schema.load({}))
 
     def write_telemetry(self, telemetry: dict[str, Any]) -> None:
         """Replace the telemetry (validated first, so readers never see a bad report)."""
@@ -118,7 +118,8 @@ class LiveState:
                 "expiresAt": expires_at}))
             for client_id, (quality, last_ping) in clients.items()
         }
-        self.redis.hset(self.keys.preview_clients, mapping=entries)
+        # redis-py types `mapping` with invariant keys, which a dict[str, str] cannot match.
+        self.redis.hset(self.keys.preview_clients, mapping=cast(dict[Any, Any], entries))
 
     def expire_preview_clients(self) -> int:
         """Remove registrations past their expiry (their preview process died without saying
@@ -152,7 +153,7 @@ class LiveState:
 
     def latest_event_id(self) -> str:
         """The id of the newest event, or "0-0" when there is none: read after it for news."""
-        newest = self.redis.xrevrange(self.keys.events, count=1)
+        newest = cast(list[tuple[str, Any]], self.redis.xrevrange(self.keys.events, count=1))
         return newest[0][0] if newest else "0-0"
 
     def events_after(self, after_id: str, block_ms: int,
@@ -162,7 +163,9 @@ class LiveState:
 
         The caller's client needs a read timeout longer than `block_ms`.
         """
-        replies = self.redis.xread({self.keys.events: after_id}, count=count, block=block_ms)
+        replies = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]] | None,
+                       self.redis.xread({self.keys.events: after_id}, count=count,
+                                        block=block_ms))
         found = []
         for _stream, entries in replies or ():
             for entry_id, fields in entries:
@@ -176,7 +179,7 @@ class LiveState:
                       schema: Schema) -> list[tuple[str, dict[str, Any] | None]]:
         """Each field of hash `key` with its value loaded (None if corrupt: quarantined)."""
         return [(field, self._values.parse(key, field, raw, schema.load))
-                for field, raw in self.redis.hgetall(key).items()]
+                for field, raw in cast(dict[str, str], self.redis.hgetall(key)).items()]
 
     def _event(self, entry_id: str, fields: dict[str, str]) -> StoredEvent | None:
         try:

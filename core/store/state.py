@@ -15,13 +15,22 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import redis
 from marshmallow import ValidationError
 
 from core import events
-from core.commit import COMMAND_TTL, Change, CommitResult, Committer, Outcome, Plan, dumps
+from core.commit import (
+    COMMAND_TTL,
+    Change,
+    CommitResult,
+    Committer,
+    Outcome,
+    Pending,
+    Plan,
+    dumps,
+)
 from core.config import Settings
 from core.errors import (
     Conflict,
@@ -108,7 +117,7 @@ class StateStore:
     def layers(self) -> list[Layer]:
         """Every valid layer, bottom to top."""
         found = []
-        for layer_id, raw in self.redis.hgetall(self.keys.layers).items():
+        for layer_id, raw in self._layer_hash().items():
             layer = self._values.parse(self.keys.layers, layer_id, raw, load_layer)
             if layer is not None:
                 found.append(layer)
@@ -120,7 +129,7 @@ class StateStore:
 
     def chat(self, limit: int) -> list[dict[str, Any]]:
         """The latest `limit` chat messages, oldest first."""
-        raws = self.redis.lrange(self.keys.chat, 0, max(limit, 1) - 1)
+        raws = cast(list[str], self.redis.lrange(self.keys.chat, 0, max(limit, 1) - 1))
         messages = []
         for index, raw in enumerate(raws):
             message = self._values.parse(self.keys.chat, index, raw, _chat_schema.load)
@@ -166,13 +175,15 @@ class StateStore:
         self.redis.set(self.keys.command(command_id), dumps({"state": "pending"}),
                        ex=COMMAND_TTL, nx=True)
 
-    def command(self, command_id: str) -> Outcome | str | None:
-        """A command's outcome; "pending" while it waits; None if unknown or expired."""
+    def command(self, command_id: str) -> Outcome | Pending | None:
+        """A command's outcome; Pending while it waits; None if unknown or expired."""
         raw = self.redis.get(self.keys.command(command_id))
         if raw is None:
             return None
         record = json.loads(raw)
-        return Outcome.from_record(record) if record.get("state") == "done" else "pending"
+        if record.get("state") == "done":
+            return Outcome.from_record(record)
+        return Pending(command_id)
 
     def wait_for_outcome(
         self, blocking: redis.Redis, command_id: str, timeout: float
@@ -272,7 +283,7 @@ class StateStore:
         """Restack layers: `ids` names every layer, bottom first; zIndex becomes the position."""
 
         def plan() -> Plan:
-            raws = self.redis.hgetall(self.keys.layers)
+            raws = self._layer_hash()
             current = {layer.id: layer for layer in self.layers()}
             missing = sorted(set(current) - set(ids))
             unknown = sorted(set(ids) - set(current))
@@ -346,9 +357,13 @@ class StateStore:
 
         return self._run(command_id, plan)
 
+    def _layer_hash(self) -> dict[str, str]:
+        """Every stored layer's raw JSON by id (the client decodes replies to str)."""
+        return cast(dict[str, str], self.redis.hgetall(self.keys.layers))
+
     def _read_layer(self, layer_id: str) -> tuple[str, Layer]:
         """A layer's raw JSON (for compare-and-set) and its parsed form, or NotFound."""
-        raw = self.redis.hget(self.keys.layers, layer_id)
+        raw = cast(str | None, self.redis.hget(self.keys.layers, layer_id))
         layer = self._values.parse(self.keys.layers, layer_id, raw, load_layer)
         if raw is None or layer is None:
             raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
@@ -366,7 +381,7 @@ class StateStore:
     def _stream_with_raw(self) -> tuple[str, dict[str, Any]]:
         """The stored stream record and its raw JSON, writing the defaults if it is missing."""
         for _ in range(CAS_ATTEMPTS):
-            raw = self.redis.hget(self.keys.stream, STREAM_FIELD)
+            raw = cast(str | None, self.redis.hget(self.keys.stream, STREAM_FIELD))
             record = self._values.parse(self.keys.stream, STREAM_FIELD, raw, _stream_schema.load)
             if raw is not None and record is not None:
                 return raw, record

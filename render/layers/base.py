@@ -74,12 +74,12 @@ class Tile:
     @property
     def width(self) -> int:
         """Width in pixels."""
-        return self.premult.shape[1]
+        return int(self.premult.shape[1])
 
     @property
     def height(self) -> int:
         """Height in pixels."""
-        return self.premult.shape[0]
+        return int(self.premult.shape[0])
 
 
 @dataclass(frozen=True)

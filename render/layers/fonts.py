@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PIL import ImageFont
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Font = ImageFont.FreeTypeFont
 
 
 class Fonts:
@@ -22,5 +22,8 @@ class Fonts:
         size = max(1, round(font_size * scale))
         font = self._by_size.get(size)
         if font is None:
-            font = self._by_size[size] = ImageFont.load_default(size=size)
+            loaded = ImageFont.load_default(size=size)
+            if not isinstance(loaded, ImageFont.FreeTypeFont):
+                raise RuntimeError("this Pillow has no FreeType: text layers cannot be drawn")
+            font = self._by_size[size] = loaded
         return font

@@ -20,7 +20,7 @@ class Backoff:
         ceiling = min(self.cap, self.base * 2 ** self._attempt)
         self._attempt = min(self._attempt + 1, 32)
         # Equal jitter keeps at least half the delay: never a hot retry loop.
-        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + self._rng.uniform(0, ceiling / 2))
 
     def reset(self) -> None:
         """Start again from `base`, after a connection that held."""

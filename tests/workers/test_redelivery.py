@@ -2,6 +2,7 @@
 
 import uuid
 
+from core.commit import Outcome
 from core.config import Settings
 from core.layers import load_new_layer
 from core.store import StateStore
@@ -43,5 +44,5 @@ def test_a_redelivered_create_makes_one_layer(settings: Settings, store: StateSt
                "three deliveries answered")
     assert len(store.layers()) == 1
     outcome = store.command(command_id)
-    assert outcome is not None and outcome != "pending"
+    assert isinstance(outcome, Outcome)
     assert outcome.body["id"] == store.layers()[0].id
