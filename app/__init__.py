@@ -9,6 +9,7 @@ from flask import Flask
 from app import ui
 from app.api import register_blueprints
 from app.auth import init_auth
+from app.body_limits import init_body_limits
 from app.errors import register_error_handlers
 from app.metrics import ApiMetrics
 from app.ratelimit import init_rate_limit
@@ -16,9 +17,6 @@ from app.services import CommandBus, Services, create_sender
 from core.config import Settings, load_settings
 from core.redis_client import connect
 from core.store import StateStore
-
-# Multipart framing around an upload: headers and boundaries, well under this.
-_MULTIPART_SLACK = 64 * 1024
 
 
 def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None,
@@ -32,7 +30,6 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     celery = celery or create_sender(settings)
 
     app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + _MULTIPART_SLACK
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["stream_manager"] = Services(
         settings=settings, store=store, celery=celery,
@@ -40,6 +37,7 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     )
     metrics.instrument(app)
     register_error_handlers(app)
+    init_body_limits(app, settings)
     init_auth(app, settings.api_token, settings.viewer_token)
     init_rate_limit(app, settings)
     register_blueprints(app)

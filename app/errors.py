@@ -64,8 +64,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
+        # werkzeug's 413: a body (sent without a length) ran past its limit as it was read.
+        extra = {"fields": {"body": "too large"}} if status == 413 else {}
         response = error_response(status, _HTTP_CODES.get(status, "http_error"),
-                                  exc.description or exc.name)
+                                  exc.description or exc.name, **extra)
         for name, value in exc.get_headers():
             if name in ("Allow", "Retry-After", "WWW-Authenticate"):
                 response.headers[name] = value

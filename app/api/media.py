@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request, send_file
 from PIL import Image, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
+from app.body_limits import takes_upload
 from app.http import resource_response
 from app.services import services
 from core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -47,6 +48,7 @@ def get_media(name: str) -> Response:
 
 
 @blueprint.post("")
+@takes_upload
 def upload_media() -> Response:
     """Upload one PNG, JPEG or WebP as multipart field `file` (optional `name`, `overwrite`)."""
     settings = services().settings

@@ -1,10 +1,18 @@
 """Malformed, oversized, out-of-range and hostile input: a 4xx JSON naming the problem, and
 nothing stored changes."""
 
+import http.client
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
 from core.store import StateStore
+from tests.support.api_server import ApiServer
 
 JSON = {"Content-Type": "application/json"}
 GOOD = {"type": "color", "content": {"color": "#ff0000"}}
@@ -163,3 +171,66 @@ def test_preview_ticket_takes_no_input(client: FlaskClient, raw: bytes, status: 
     assert client.get("/preview/ticket").status_code == 405
     issued = client.post("/preview/ticket")
     assert issued.status_code == 201 and len(issued.get_json()["ticket"]) >= 32
+
+
+# What the API process below takes in an upload; a JSON body takes MAX_JSON_BYTES (64 KiB).
+UPLOAD_LIMIT = 1 << 20
+MULTIPART = "multipart/form-data; boundary=x"
+FILE_PART = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
+             b"Content-Type: image/png\r\n\r\n")
+
+
+@pytest.fixture(scope="module")
+def api_process(base_env: dict[str, str],
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """The API as supervisord runs it (gunicorn, threads), taking uploads of up to 1 MiB."""
+    server = ApiServer({**base_env, "MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)},
+                       Path(tmp_path_factory.mktemp("api"))).start()
+    yield server
+    server.stop()
+
+
+def _answer_to_a_partial_body(server: ApiServer, path: str, headers: dict[str, str],
+                              sent: bytes) -> tuple[int, dict, float]:
+    """POST `headers` and `sent`, then wait for the answer without sending the rest:
+    (status, JSON body, seconds from the last byte sent to the whole answer)."""
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head.encode() + sent)
+        started = time.monotonic()
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        elapsed = time.monotonic() - started
+    return response.status, json.loads(body) if body else {}, elapsed
+
+
+@pytest.mark.parametrize(("path", "content_type"), [
+    ("/stream/layers", "application/json"),
+    ("/media", MULTIPART),
+])
+def test_a_too_large_content_length_is_refused_before_the_body_is_read(
+        api_process: ApiServer, path: str, content_type: str) -> None:
+    status, body, elapsed = _answer_to_a_partial_body(
+        api_process, path, {"Content-Type": content_type, "Content-Length": "20000000"},
+        b"x" * 1024)
+    assert status == 413, body
+    assert body["error"] == "payload_too_large" and "body" in body["fields"]
+    assert elapsed < 1.0, f"the 413 took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(("path", "content_type", "sent"), [
+    ("/stream/layers", "application/json", b'{"name": "' + b"x" * 70_000),
+    ("/media", MULTIPART, FILE_PART + b"x" * (UPLOAD_LIMIT + 100_000)),
+])
+def test_a_chunked_body_is_read_only_up_to_the_limit(api_process: ApiServer, path: str,
+                                                     content_type: str, sent: bytes) -> None:
+    # One chunk past the limit, and never the final empty chunk: the answer cannot wait for it.
+    chunk = f"{len(sent):x}\r\n".encode() + sent + b"\r\n"
+    status, body, elapsed = _answer_to_a_partial_body(
+        api_process, path, {"Content-Type": content_type, "Transfer-Encoding": "chunked"},
+        chunk)
+    assert status == 413, body
+    assert body["error"] == "payload_too_large" and "body" in body["fields"]
+    assert elapsed < 1.0, f"the 413 took {elapsed:.2f} s"
