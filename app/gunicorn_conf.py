@@ -19,7 +19,11 @@ _OWN_DIRECTORY = "STREAM_MANAGER_OWNS_METRICS_DIR"
 
 
 def on_starting(server: Any) -> None:
-    """Give the workers an empty folder for their metric files."""
+    """Stop before listening on a bad setting or an address open to other machines without
+    a token; then give the workers an empty folder for their metric files."""
+    from core.config import refuse_to_listen
+
+    refuse_to_listen(server.cfg.address)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -39,7 +43,7 @@ def when_ready(server: Any) -> None:
     try:
         settings = load_settings()
     except ConfigError:
-        return  # each worker stops with the variable named
+        return  # not reached: on_starting has already stopped with the variable named
     from app.metrics import serve_metrics
 
     try:

@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -151,13 +152,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     if settings.preview_pong_timeout <= settings.preview_ping_interval:
         raise ConfigError("PREVIEW_PONG_TIMEOUT", "must be longer than PREVIEW_PING_INTERVAL")
-    if settings.open_without_token and not settings.allow_no_token:
-        # Redis' protected mode and Jupyter's token: never open to the network by accident.
-        raise ConfigError("HOST", f"{settings.host} can be reached from other machines and "
-                          "API_TOKEN is not set, so anyone who reaches it could take over the "
-                          "stream. Set API_TOKEN (8 or more characters), or HOST=127.0.0.1 to "
-                          "listen on this machine only, or ALLOW_NO_TOKEN=yes on a trusted "
-                          "network")
+    check_listen_addresses(settings, [settings.host])
     if settings.viewer_token and not (settings.api_token or settings.api_token_file):
         raise ConfigError("VIEWER_TOKEN", "needs API_TOKEN too (without it anyone may change "
                           "anything, so a read-only token would mean nothing)")
@@ -177,6 +172,36 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
     except ValueError:
         return False
+
+
+def check_listen_addresses(settings: Settings, hosts: Iterable[object]) -> None:
+    """Refuse, naming HOST, any of `hosts` that other machines can reach while there is no
+    API token and no ALLOW_NO_TOKEN=yes (as Redis' protected mode and Jupyter's token do).
+
+    `load_settings` checks HOST; a server checks the addresses it is about to listen on, so
+    an address given some other way (gunicorn's --bind) is held to the same rule. Anything but
+    a string (a Unix socket, say) is this machine's.
+    """
+    if settings.api_token or settings.api_token_file or settings.allow_no_token:
+        return
+    for host in hosts:
+        if isinstance(host, str) and not is_loopback(host):
+            raise ConfigError("HOST", f"{host} can be reached from other machines and "
+                              "API_TOKEN is not set, so anyone who reaches it could take over "
+                              "the stream. Set API_TOKEN (8 or more characters), or "
+                              "HOST=127.0.0.1 to listen on this machine only, or "
+                              "ALLOW_NO_TOKEN=yes on a trusted network")
+
+
+def refuse_to_listen(addresses: Iterable[object]) -> None:
+    """For a server's master, before it opens a socket: exit with the variable named when a
+    setting is bad or one of `addresses` ((host, port) pairs) is open to other machines
+    without a token. (A worker that stopped instead would leave the master listening.)"""
+    try:
+        hosts = [address[0] for address in addresses if isinstance(address, tuple)]
+        check_listen_addresses(load_settings(), hosts)
+    except ConfigError as exc:
+        sys.exit(f"stream-manager: configuration error: {exc}")
 
 
 def with_api_token(settings: Settings) -> Settings:

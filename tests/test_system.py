@@ -4,6 +4,7 @@ stream is recorded, and the preview shows the program, out of the box."""
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import av
@@ -15,7 +16,7 @@ import requests
 from tests.support.metrics import scrape
 from tests.support.preview import PreviewClient
 from tests.support.processes import wait_until
-from tests.support.stack import Stack
+from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.system
 
@@ -129,6 +130,19 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
             assert container.streams.video[0].codec_context.name == "h264"
             assert container.streams.audio[0].codec_context.name == "aac"
             assert sum(1 for _ in container.decode(video=0)) > 10
+
+
+def test_make_run_refuses_an_open_host_without_a_token(tmp_path: Path) -> None:
+    """HOST=0.0.0.0 with no API_TOKEN: make run stops before starting anything, naming the
+    settings (tests/app/test_exposure.py runs the API and the preview with the opt-out)."""
+    stack = Stack(tmp_path / "data", env={"HOST": "0.0.0.0"})
+    result = subprocess.run(["make", "--no-print-directory", "run"], env=stack.env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode != 0
+    assert ("stream-manager: configuration error: HOST: 0.0.0.0 can be reached from other "
+            "machines and API_TOKEN is not set") in result.stderr
+    assert "ALLOW_NO_TOKEN=yes" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "run" / "supervisord.pid").exists()
 
 
 def _streaming(stack: Stack, not_by: str | None = None) -> bool:

@@ -34,6 +34,8 @@ def index() -> Response:
         "wsPort": settings.ws_port, "previewFps": settings.preview_fps,
         "outputWidth": settings.output_width, "outputHeight": settings.output_height,
         "targetFps": settings.render_fps,
+        # Listening where other machines reach it with no token (ALLOW_NO_TOKEN): say so.
+        "openWithoutToken": settings.open_without_token,
     }).replace("<", "\\u003c")
     page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{config}}", config)
     response = Response(page, mimetype="text/html")

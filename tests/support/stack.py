@@ -25,9 +25,9 @@ class Stack:
         self.supervisor_port = free_port()
         self.flower_auth = ("ops", "stack-flower-password")
         self.env = {
-            **os.environ,
+            # HOST as make run defaults it (127.0.0.1), unless the test sets one.
+            **{name: value for name, value in os.environ.items() if name != "HOST"},
             "DATA_DIR": str(data_dir),
-            "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "WS_PORT": str(free_port()),
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",

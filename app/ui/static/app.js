@@ -8,6 +8,7 @@ import { Preview } from "./preview.js";
 import { createStreamState, renderStatus } from "./status.js";
 
 const config = JSON.parse(byId("config").textContent);
+byId("open-warning").hidden = !config.openWithoutToken;
 
 // Every call refused with 401 waits for the same question to the operator.
 let tokenAsked = null;
