@@ -67,8 +67,8 @@ class _LayerFields(Schema):
     z_index = Integer(data_key="zIndex", validate=Z_INDEX)
     opacity = Number(validate=validate.Range(0.0, 1.0), load_default=1.0)
     transform = fields.Nested(TransformSchema, load_default=Transform)
-    # Left out, it is {}: a type whose fields all have defaults needs no content.
-    content: fields.Field[Any] = LayerContentField(load_default=dict)
+    # May be left out (None) when every field of the type has a default.
+    content: fields.Field[Any] = LayerContentField(load_default=None)
 
 
 class LayerInputSchema(_LayerFields):
@@ -138,15 +138,22 @@ _LAYER = LayerSchema()
 _PATCH = LayerPatchSchema()
 
 
-def load_content(type_name: str, content: Mapping[str, Any]) -> LayerContent:
-    """`content` loaded by the schema of `type_name`, defaults filled; errors under content."""
+def load_content(type_name: str, content: Mapping[str, Any] | None) -> LayerContent:
+    """`content` loaded by the schema of `type_name`, defaults filled; errors under content.
+
+    None (content left out) stands for {}; if the type needs a field, `content` itself is
+    named missing as well as the field.
+    """
     layer_type = find_layer_type(type_name)
     if layer_type is None:
         raise ValidationError({"type": [f"must be one of: {', '.join(layer_types())}"]})
     try:
-        loaded: LayerContent = layer_type.schema.load(content)
+        loaded: LayerContent = layer_type.schema.load(content or {})
     except ValidationError as exc:
-        raise ValidationError({"content": exc.messages}) from None
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        if content is None:
+            messages = {"_schema": ["Missing data for required field."], **messages}
+        raise ValidationError({"content": messages}) from None
     return loaded
 
 

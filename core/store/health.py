@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -91,8 +91,8 @@ class HealthChecks:
 
     def last_results(self) -> dict[str, dict[str, Any]]:
         """check -> its last result (with `at`, epoch ms); unreadable entries are left out."""
-        found = {}
-        for check, raw in self._redis.hgetall(self._keys.health_checks).items():
+        found: dict[str, dict[str, Any]] = {}
+        for check, raw in self._hash(self._keys.health_checks).items():
             try:
                 result = json.loads(raw)
             except ValueError:
@@ -104,13 +104,17 @@ class HealthChecks:
 
     def counters(self) -> dict[str, int]:
         """Counter name -> count: `runs:<check>`, `render_stale`, `<check>:expired|trimmed`."""
-        found = {}
-        for name, raw in self._redis.hgetall(self._keys.health_counters).items():
+        found: dict[str, int] = {}
+        for name, raw in self._hash(self._keys.health_counters).items():
             try:
                 found[name] = int(raw)
             except ValueError:
                 log.error("unreadable health counter %r; ignored", name)
         return found
+
+    def _hash(self, key: str) -> dict[str, str]:
+        """A hash's fields and values (the client decodes replies to str)."""
+        return cast(dict[str, str], self._redis.hgetall(key))
 
     # ---- the health report -----------------------------------------------------------------
 

@@ -77,7 +77,8 @@ def test_content_may_be_left_out_when_every_field_has_a_default() -> None:
         "maxMessages": 5, "fontSize": 24, "color": "#ffffff"}
     with pytest.raises(ValidationError) as raised:
         new({"type": "text"})
-    assert raised.value.messages == {"content": {"text": ["Missing data for required field."]}}
+    assert raised.value.messages == {"content": {"_schema": ["Missing data for required field."],
+                                                 "text": ["Missing data for required field."]}}
 
 
 def test_the_model_is_typed_and_camel_case_stays_on_the_wire() -> None:
