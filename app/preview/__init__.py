@@ -26,6 +26,7 @@ from core.store import StateStore
 
 # Client messages are a few dozen bytes; anything longer is closed with 1009.
 MAX_CLIENT_MESSAGE_BYTES = 4096
+PREVIEW_EXTENSION = "stream_manager_preview"
 
 
 def create_preview_app(settings: Settings | None = None) -> Flask:
@@ -74,6 +75,17 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
         """Prometheus text: clients by quality, frames sent and skipped."""
         return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
 
+    def stop_threads() -> None:
+        feed.stop()
+        roster.stop()
+        hub.stop()
+
+    app.extensions[PREVIEW_EXTENSION] = stop_threads
     roster.start()
     feed.start()
     return app
+
+
+def stop_preview_threads(app: Flask) -> None:
+    """Stop the threads `create_preview_app` started (a worker exiting, a test ending)."""
+    app.extensions[PREVIEW_EXTENSION]()

@@ -49,7 +49,7 @@ class LayerContentField(fields.Field[Any]):
     type's own dump on the way out."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return type_of_content(value).schema.dump(value)
+        return None if value is None else type_of_content(value).schema.dump(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any,
                      **kwargs: Any) -> dict[str, Any]:

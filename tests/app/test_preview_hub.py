@@ -1,14 +1,16 @@
-"""Frame fan-out against a real Redis (one subscription per quality, latest-wins outboxes), and
-the outbox's order and bounds."""
+"""Frame fan-out against a real Redis (one subscription per quality, latest-wins outboxes), the
+outbox's order and bounds, and the preview app's threads stopping."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
+from app.preview import create_preview_app, stop_preview_threads
 from app.preview.hub import FrameHub
 from app.preview.outbox import Outbox
 from core.config import Settings
@@ -98,3 +100,13 @@ def test_outbox_overflows_and_closes_instead_of_growing() -> None:
     outbox.put_message("m3")
     assert outbox.overflowed and outbox.closed
     assert outbox.take(0) is None
+
+
+def test_the_preview_app_stops_every_thread_it_started(settings: Settings,
+                                                       redis_client: redis.Redis) -> None:
+    before = set(threading.enumerate())
+    app = create_preview_app(settings)
+    started = set(threading.enumerate()) - before
+    assert started and all(thread.is_alive() for thread in started)
+    stop_preview_threads(app)
+    assert not any(thread.is_alive() for thread in started)
