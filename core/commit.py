@@ -4,7 +4,7 @@ A mutation is planned in Python (where the schemas live) against the raw values 
 committed here in one step that
   1. returns the stored outcome if this command id already ran (a redelivered task);
   2. checks every value it read is unchanged (else the caller re-plans);
-  3. checks the layer cap;
+  3. checks the cap on the number of fields in one hash (layers, outputs);
   4. writes the new values, appends the event to the capped event stream, records the outcome
      under the command id, and pushes it to the reply list the API waits on.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from core.errors import DomainError
 from core.keys import Keys
 
 _COMMIT = """
@@ -30,17 +31,19 @@ if done then
   end
 end
 local n = tonumber(ARGV[9])
+local capped = KEYS[5 + n]
 local added = 0
 for i = 1, n do
   local base = 10 + (i - 1) * 5
   local current = redis.call('HGET', KEYS[4 + i], ARGV[base + 1])
+  local counts = KEYS[4 + i] == capped
   if ARGV[base + 2] == 'absent' then
     if current then return {'conflict'} end
-    added = added + 1
+    if counts then added = added + 1 end
   elseif current ~= ARGV[base + 3] then
     return {'conflict'}
   end
-  if ARGV[base + 4] == 'del' then added = added - 1 end
+  if counts and ARGV[base + 4] == 'del' then added = added - 1 end
 end
 local cap = tonumber(ARGV[10])
 if cap > 0 and added > 0 and redis.call('HLEN', KEYS[5 + n]) + added > cap then
@@ -130,7 +133,8 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     event: tuple[str, Any] | None = None
     push: tuple[str, str, int] | None = None
-    cap: tuple[str, int] | None = None
+    # (hash, most fields it may hold, the refusal when the change would pass that)
+    cap: tuple[str, int, DomainError] | None = None
 
 
 class CommitResult:
@@ -166,7 +170,7 @@ class Committer:
         # The script's KEYS are positional: an unused push list or cap hash still takes its
         # slot (an empty push value and a cap of 0 tell the script to skip them).
         push_key, push_value, push_cap = plan.push or (self._keys.chat, "", 1)
-        cap_key, cap = plan.cap or (self._keys.layers, 0)
+        cap_key, cap = plan.cap[:2] if plan.cap else (self._keys.layers, 0)
         event_type, event_data = plan.event or ("", None)
         keys = [self._keys.command(command_id), self._keys.reply(command_id), self._keys.events,
                 push_key, *(change.key for change in plan.changes), cap_key]

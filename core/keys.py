@@ -100,3 +100,29 @@ class Keys:
     def reply(self, command_id: str) -> str:
         """List: where the API waits (BLPOP) for a command's outcome."""
         return f"{self.prefix}reply:{command_id}"
+
+    @property
+    def outputs(self) -> str:
+        """Hash: output id -> output JSON (without its key)."""
+        return f"{self.prefix}outputs"
+
+    @property
+    def output_keys(self) -> str:
+        """Hash: output id -> its stream key. Apart from the outputs, so that no read, event or
+        log of an output can carry one; whoever can read Redis can read these."""
+        return f"{self.prefix}outputs:keys"
+
+    @property
+    def output_names(self) -> str:
+        """Hash: output name -> id, so a name is taken atomically (names are unique)."""
+        return f"{self.prefix}outputs:names"
+
+    @property
+    def outputs_seeded(self) -> str:
+        """String: set once RTMP_URL and RECORD have seeded the outputs."""
+        return f"{self.prefix}outputs:seeded"
+
+    def staged_secret(self, ref: str) -> str:
+        """String with a TTL: a stream key on its way from the API to the worker, so that the
+        task message (which Flower shows) carries only `ref`."""
+        return f"{self.prefix}outputs:staged:{ref}"

@@ -21,7 +21,7 @@ from core.store.health import HealthChecks
 log = logging.getLogger(__name__)
 
 # Redis blips and lost compare-and-set races are worth a retry; domain errors are outcomes.
-_RETRY: dict[str, Any] = {
+RETRY: dict[str, Any] = {
     "bind": True,
     "autoretry_for": (redis.ConnectionError, redis.TimeoutError, StoreContention),
     "retry_backoff": 0.2,
@@ -31,21 +31,22 @@ _RETRY: dict[str, Any] = {
 }
 
 
-def _store(task: Task) -> StateStore:
+def store_of(task: Task) -> StateStore:
+    """The state store of the task's app (built once per worker process)."""
     return task.app.store  # type: ignore[attr-defined, no-any-return]
 
 
-@shared_task(name=names.SET_STREAM_STATE, **_RETRY)
+@shared_task(name=names.SET_STREAM_STATE, **RETRY)
 def set_stream_state(self: Task, command_id: str, action: str) -> int:
     """Set the desired stream state: start, stop, pause or resume."""
-    return _store(self).set_stream_state(command_id, action).status
+    return store_of(self).set_stream_state(command_id, action).status
 
 
-@shared_task(name=names.CREATE_LAYER, **_RETRY)
+@shared_task(name=names.CREATE_LAYER, **RETRY)
 def create_layer(self: Task, command_id: str, layer: dict[str, Any]) -> int:
     """Add a layer, sent as camelCase JSON (the API checked it; it is loaded again here, at
     the worker's own edge)."""
-    store = _store(self)
+    store = store_of(self)
     try:
         new = load_new_layer(layer)
     except ValidationError as exc:
@@ -54,45 +55,45 @@ def create_layer(self: Task, command_id: str, layer: dict[str, Any]) -> int:
     return store.create_layer(command_id, new).status
 
 
-@shared_task(name=names.UPDATE_LAYER, **_RETRY)
+@shared_task(name=names.UPDATE_LAYER, **RETRY)
 def update_layer(
     self: Task, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None
 ) -> int:
     """Merge a patch into a layer, optionally only at version `if_match`."""
-    return _store(self).update_layer(command_id, layer_id, patch, if_match).status
+    return store_of(self).update_layer(command_id, layer_id, patch, if_match).status
 
 
-@shared_task(name=names.DELETE_LAYER, **_RETRY)
+@shared_task(name=names.DELETE_LAYER, **RETRY)
 def delete_layer(self: Task, command_id: str, layer_id: str, if_match: int | None) -> int:
     """Remove a layer, optionally only at version `if_match`."""
-    return _store(self).delete_layer(command_id, layer_id, if_match).status
+    return store_of(self).delete_layer(command_id, layer_id, if_match).status
 
 
-@shared_task(name=names.SET_VISIBILITY, **_RETRY)
+@shared_task(name=names.SET_VISIBILITY, **RETRY)
 def set_visibility(
     self: Task, command_id: str, layer_id: str, visible: bool, if_match: int | None
 ) -> int:
     """Show or hide a layer."""
-    return _store(self).set_visibility(command_id, layer_id, visible, if_match).status
+    return store_of(self).set_visibility(command_id, layer_id, visible, if_match).status
 
 
-@shared_task(name=names.REORDER_LAYERS, **_RETRY)
+@shared_task(name=names.REORDER_LAYERS, **RETRY)
 def reorder_layers(self: Task, command_id: str, ids: list[str]) -> int:
     """Restack every layer, bottom first."""
-    return _store(self).reorder_layers(command_id, ids).status
+    return store_of(self).reorder_layers(command_id, ids).status
 
 
-@shared_task(name=names.POST_CHAT, **_RETRY)
+@shared_task(name=names.POST_CHAT, **RETRY)
 def post_chat(self: Task, command_id: str, author: str, message: str) -> int:
     """Append a chat message."""
-    return _store(self).post_chat(command_id, author, message).status
+    return store_of(self).post_chat(command_id, author, message).status
 
 
 # Periodic checks: never retried (the next tick runs them again), and given up unrun when they
 # wait longer than a tick (beat sets `expires`), so an outage does not leave a burst behind.
 def _run_check(task: Task, check: str,
                run: Callable[[HealthChecks], dict[str, Any]]) -> dict[str, Any]:
-    checks = HealthChecks(_store(task))
+    checks = HealthChecks(store_of(task))
     result = run(checks)
     checks.record(check, result)
     return result

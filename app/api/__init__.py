@@ -3,10 +3,21 @@
 from flask import Flask
 
 from app import openapi
-from app.api import chat, commands, health, layer_types, layers, media, preview, stream
+from app.api import (
+    chat,
+    commands,
+    health,
+    layer_types,
+    layers,
+    media,
+    outputs,
+    preview,
+    stream,
+)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint, and the OpenAPI document describing them."""
-    for module in (stream, layers, layer_types, chat, media, health, commands, preview, openapi):
+    for module in (stream, layers, layer_types, outputs, chat, media, health, commands, preview,
+                   openapi):
         app.register_blueprint(module.blueprint)

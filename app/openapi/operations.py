@@ -20,6 +20,7 @@ from app.openapi.schemas import (
     LayerTypeSchema,
     MediaItemSchema,
     MediaUploadSchema,
+    OutputReadSchema,
     PendingSchema,
     TicketSchema,
 )
@@ -30,6 +31,7 @@ from core.layers.schemas import (
     ReorderSchema,
     VisibilitySchema,
 )
+from core.outputs.schemas import OutputInputSchema, OutputPatchSchema, OutputSchema
 from core.schemas import (
     ChatInputSchema,
     ChatMessageSchema,
@@ -120,6 +122,21 @@ OPERATIONS: dict[str, Operation] = {
     "layers.reorder_layers": Operation(
         {200: json_response("every layer in its new order", LayerSchema(many=True))},
         _INPUT + ("Conflict",), Body(ReorderSchema), pending=True),
+    "outputs.list_outputs": Operation(
+        {200: json_response("every output with its state", OutputReadSchema(many=True))}),
+    "outputs.create_output": Operation(
+        {201: json_response("the new output", OutputSchema, ETag=ETAG, Location=LOCATION)},
+        _INPUT, Body(OutputInputSchema), pending=True),
+    "outputs.get_output": Operation(
+        {200: json_response("the output", OutputReadSchema, ETag=ETAG)}, ("NotFound",),
+        parameters=("output_id",)),
+    "outputs.update_output": Operation(
+        {200: json_response("the output", OutputSchema, ETag=ETAG)}, _CHANGE,
+        Body(OutputPatchSchema(partial=True)), parameters=("output_id", "IfMatch"),
+        pending=True),
+    "outputs.delete_output": Operation(
+        {204: {"description": "deleted"}}, ("BadRequest", "NotFound", "VersionConflict"),
+        parameters=("output_id", "IfMatch"), pending=True),
     "chat.list_chat": Operation(
         {200: json_response("the latest messages, oldest first", ChatMessageSchema(many=True))},
         ("BadRequest",), parameters=("limit",)),

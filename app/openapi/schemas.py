@@ -13,7 +13,9 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from core.layers.schemas import LayerSchema
+from core.outputs.schemas import OutputSchema
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
+from core.schemas.stream import OUTPUT_STATES
 
 # Command ids are uuid4 hex; the path rule (app.http.resource_id) accepts a little more.
 COMMAND_ID = validate.Length(1, 64)
@@ -189,6 +191,16 @@ class LayerReadSchema(LayerSchema):
         "description": "the render worker's problem with this layer (such as a missing image)"})
 
 
+class OutputReadSchema(OutputSchema):
+    """An output as reads answer it: stored fields plus its live state."""
+
+    state = fields.String(required=True, validate=validate.OneOf(OUTPUT_STATES))
+    error = fields.String(required=True, allow_none=True)
+    bitrate = Integer(required=True, metadata={"description": "bits per second, measured"})
+    since = epoch_ms(required=True, allow_none=True,
+                     metadata={"description": "when the state began"})
+
+
 class LayerTypeFieldSchema(Schema):
     """One content field of a layer type (`GET /stream/layer-types`)."""
 
@@ -218,7 +230,7 @@ class LayerTypeSchema(Schema):
 
 __all__ = [
     "CommandStatusSchema", "EmptySchema", "ErrorSchema", "HealthSchema", "LayerReadSchema",
-    "LayerTypeSchema",
+    "LayerTypeSchema", "OutputReadSchema",
     "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema", "TicketSchema",
     "VersionConflictSchema",
 ]

@@ -140,6 +140,8 @@ def _add_components(spec: APISpec, settings: Settings) -> None:
     id_schema = {"type": "string", "pattern": f"^[A-Za-z0-9_-]{{1,{ID_LENGTH}}}$"}
     spec.components.parameter("layer_id", "path", {
         "description": "a layer id", "required": True, "schema": id_schema})
+    spec.components.parameter("output_id", "path", {
+        "description": "an output id", "required": True, "schema": id_schema})
     spec.components.parameter("command_id", "path", {
         "description": "the taskId of a 202", "required": True, "schema": id_schema})
     spec.components.parameter("name", "path", {

@@ -8,7 +8,8 @@ from marshmallow import Schema, fields, validate
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
 
 DESIRED_STATES = ("stopped", "live", "paused")
-OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopping", "stopped")
+OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopping", "stopped",
+                 "disabled")
 RENDER_ROLES = ("active", "standby")
 
 
@@ -24,9 +25,14 @@ class StreamRecordSchema(Schema):
 class OutputStatusSchema(Schema):
     """One destination's state. `name` never carries the stream key."""
 
+    id = Text(load_default=None, allow_none=True)
     name = Text(required=True)
     state = Text(required=True, validate=validate.OneOf(OUTPUT_STATES))
     error = Text(allow_none=True, load_default=None)
+    bitrate = Integer(load_default=0, validate=validate.Range(0, 2**40),
+                      metadata={"description": "bits per second sent, measured"})
+    since = epoch_ms(load_default=None, allow_none=True,
+                     metadata={"description": "when the state began (epoch ms)"})
 
 
 class TelemetrySchema(Schema):

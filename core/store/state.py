@@ -48,6 +48,7 @@ from core.layers.schemas import Z_INDEX
 from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
 from core.store.live import TICKET_TTL_SECONDS, LiveState
+from core.store.outputs import OutputStore, with_state
 from core.store.values import StoredValues, now_ms
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 CAS_ATTEMPTS = 200
 STREAM_FIELD = "desired"
 STREAM_ACTIONS = ("start", "stop", "pause", "resume")
+# What `GET /stream/status` shows of each output (its read shows every field).
+STATUS_OUTPUT_FIELDS = ("id", "name", "state", "error", "bitrate", "since")
 
 _stream_schema = StreamRecordSchema()
 _chat_schema = ChatMessageSchema()
@@ -75,6 +78,7 @@ class StateStore:
         self._committer = Committer(client, keys, events_maxlen=events_maxlen)
         self._values = StoredValues(self._committer)
         self.live = LiveState(client, keys, self._values, clock=clock)
+        self.outputs = OutputStore(client, keys, self._values, self._run, clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
@@ -95,15 +99,16 @@ class StateStore:
 
         A stopped stream never reads as on air: fps is 0, and until the render worker confirms
         the stop (its pipeline closed) its outputs read `stopping`; the counts stay readable.
+        Every output is listed with its state (core.store.outputs.with_state).
         """
         record = self.stream()
         telemetry = self.live.telemetry()
-        unconfirmed = telemetry.pop("streaming")
+        outputs = with_state(self.outputs.all(), record["state"], telemetry)
+        telemetry.pop("streaming")
         if record["state"] == "stopped":
             telemetry["fps"] = 0.0
-            if unconfirmed:
-                telemetry["outputs"] = [{**output, "state": "stopping"}
-                                        for output in telemetry["outputs"]]
+        telemetry["outputs"] = [{key: output[key] for key in STATUS_OUTPUT_FIELDS}
+                                for output in outputs]
         return {
             "state": record["state"],
             "isLive": record["state"] != "stopped",
@@ -113,6 +118,15 @@ class StateStore:
             "version": record["version"],
             **telemetry,
         }
+
+    def output_reads(self) -> list[dict[str, Any]]:
+        """Every output as reads show it, with its live state."""
+        return with_state(self.outputs.all(), self.stream()["state"], self.live.telemetry())
+
+    def output_read(self, output_id: str) -> dict[str, Any]:
+        """One output as reads show it, or NotFound."""
+        output = self.outputs.get(output_id)
+        return with_state([output], self.stream()["state"], self.live.telemetry())[0]
 
     def layers(self) -> list[Layer]:
         """Every valid layer, bottom to top."""
@@ -237,7 +251,9 @@ class StateStore:
                 Outcome(201, layer),
                 [Change(self.keys.layers, layer_id, None, dumps(layer))],
                 event=(events.LAYER_CREATED, layer),
-                cap=(self.keys.layers, self.max_layers),
+                cap=(self.keys.layers, self.max_layers, LimitExceeded(
+                    f"at most {self.max_layers} layers (MAX_LAYERS)",
+                    {"layers": f"limit is {self.max_layers}"})),
             )
 
         return self._run(command_id, plan)
@@ -415,10 +431,9 @@ class StateStore:
                 return stored
             if result == CommitResult.APPLIED:
                 return planned.outcome
-            if result == CommitResult.LIMIT:
+            if result == CommitResult.LIMIT and planned.cap is not None:
                 # Record the refusal as this command's outcome, through the same commit path.
-                plan = _refusal(LimitExceeded(f"at most {self.max_layers} layers (MAX_LAYERS)",
-                                              {"layers": f"limit is {self.max_layers}"}))
+                plan = _refusal(planned.cap[2])
         raise StoreContention("too many concurrent changes to the same resource; retry")
 
 
