@@ -122,33 +122,33 @@ class Renderer:
         streaming = self._pipeline is not None
         previewing = (self._held and not streaming and self.preview.watched
                       and self.scene.loaded)
-        self._apply_commands(wait=0.0 if streaming or previewing else IDLE_WAIT)
+        self._read_inbox(wait=0.0 if streaming or previewing else IDLE_WAIT)
         self._reconcile()
         if self._pipeline is not None or previewing:
             self._render_one()
         else:
             self._clock = None
 
-    def _apply_commands(self, wait: float) -> None:
+    def _read_inbox(self, wait: float) -> None:
         try:
-            command = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
+            message = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
         except queue.Empty:
             return
         while True:
-            self._apply(command)
+            self._apply(message)
             try:
-                command = self.inbox.get_nowait()
+                message = self.inbox.get_nowait()
             except queue.Empty:
                 return
 
-    def _apply(self, command: InboxMessage) -> None:
+    def _apply(self, message: InboxMessage) -> None:
         was = self.scene.state
-        if isinstance(command, Snapshot):
-            self.scene.replace(command.desired, command.layers, command.chat)
-        elif isinstance(command, SceneEvent):
-            self.scene.apply(command.event)
-        elif isinstance(command, LeaseChanged):
-            self._held = command.held
+        if isinstance(message, Snapshot):
+            self.scene.replace(message.desired, message.layers, message.chat)
+        elif isinstance(message, SceneEvent):
+            self.scene.apply(message.event)
+        elif isinstance(message, LeaseChanged):
+            self._held = message.held
         if self.scene.state == "paused" and was != "paused":
             # Freeze what was on air when the pause arrived, before any later change of the
             # same batch is composited.
