@@ -59,4 +59,16 @@ export class Api {
 
   get(path) { return this.request("GET", path); }
   post(path, json) { return this.request("POST", path, { json }); }
+
+  // Saves the file at `path` as `fileName` through the browser's downloads. For a page with a
+  // token: a plain link cannot send it, so the file is fetched with it and handed over as a
+  // Blob (which Chromium keeps on disk once it is large).
+  async save(path, fileName) {
+    const response = await fetch(path, { headers: { Authorization: `Bearer ${this.token}` } });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    const url = URL.createObjectURL(await response.blob());
+    const link = Object.assign(document.createElement("a"), { href: url, download: fileName });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
 }

@@ -4,8 +4,13 @@ import { ChatPanel } from "./chat.js";
 import { byId, showMessage } from "./dom.js";
 import { LayersPanel } from "./layers.js";
 import { MediaPanel } from "./media.js";
+import { OutputsPanel } from "./outputs.js";
 import { Preview } from "./preview.js";
+import { RecordingsPanel } from "./recordings.js";
 import { createStreamState, renderStatus } from "./status.js";
+
+// Listing the folder is not free: the recordings are read less often than the status.
+const RECORDINGS_REFRESH_MS = 5000;
 
 const config = JSON.parse(byId("config").textContent);
 byId("open-warning").hidden = !config.openWithoutToken;
@@ -30,7 +35,15 @@ function askToken() {
 
 const api = new Api({ maxRetries: config.maxRetries, askToken });
 let busy = false;
-const stream = createStreamState(api, config.pollInterval, (state) => renderStatus(state, busy));
+const recordings = new RecordingsPanel(api);
+// A state change of any output may have closed or opened a file: the recordings follow.
+const outputs = new OutputsPanel(api, () => recordings.refresh());
+// Every status (polled, or from the preview) also brings each output's state and bit rate.
+function showStatus(state) {
+  renderStatus(state, busy);
+  outputs.follow(state.status?.outputs);
+}
+const stream = createStreamState(api, config.pollInterval, showStatus);
 const layers = new LayersPanel(api);
 // The library holds images only (GET /media), for media fields that accept "image".
 const media = new MediaPanel(api, (names) => layers.setMedia("image", names));
@@ -41,7 +54,7 @@ const preview = new Preview(api, config, {
   onStreamState: (status) => {
     stream.state.status = status;
     stream.state.error = null;
-    renderStatus(stream.state, busy);
+    showStatus(stream.state);
   },
   // Several changes at once (a reorder) refresh the list once.
   onLayerUpdate: () => {
@@ -68,9 +81,13 @@ for (const action of ["start", "stop", "pause", "resume"]) {
 }
 
 setInterval(() => chat.refresh(), config.pollInterval);
+// A recording grows, and starts a new file every segment, without any state changing.
+setInterval(() => recordings.refresh(), RECORDINGS_REFRESH_MS);
 stream.start();
 layers.loadTypes();
 layers.refresh();
 media.refresh();
 chat.refresh();
+outputs.refresh();
+recordings.refresh();
 preview.connect();

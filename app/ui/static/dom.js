@@ -57,3 +57,23 @@ export function showFormError(form, summary, error) {
   showMessage(summary, left.length ? `${error.message}: ${left.join("; ")}`
     : error.body?.fields ? "Check the highlighted fields." : error.message);
 }
+
+// Keeps one node per item in `list`, in the items' order: `build(item)` makes an item's node
+// once (keyed by `keyOf(item)`), `fill(node, item)` brings it up to date. A refresh every poll
+// then neither replaces nor moves the control an operator is using.
+export function syncList(list, items, keyOf, build, fill) {
+  const existing = new Map([...list.children].map((node) => [node.dataset.key, node]));
+  const wanted = items.map((item) => {
+    const key = String(keyOf(item));
+    let node = existing.get(key);
+    if (!node) {
+      node = build(item);
+      node.dataset.key = key;
+    }
+    fill(node, item);
+    return node;
+  });
+  const unchanged = wanted.length === list.children.length
+    && wanted.every((node, index) => list.children[index] === node);
+  if (!unchanged) list.replaceChildren(...wanted);
+}

@@ -2,6 +2,7 @@
 // { status, isLoading, error }. The API retries each poll up to MAX_RETRIES times; while the
 // API cannot be reached the page says so, and the next successful poll clears it.
 import { byId, el, showMessage } from "./dom.js";
+import { duration } from "./format.js";
 
 export function createStreamState(api, pollInterval, onChange) {
   const state = { status: null, isLoading: true, error: null };
@@ -21,12 +22,6 @@ export function createStreamState(api, pollInterval, onChange) {
   }
 
   return { state, refresh: poll, start: poll };
-}
-
-function duration(ms) {
-  const seconds = Math.max(0, Math.floor(ms / 1000));
-  const parts = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60];
-  return parts.map((part) => String(part).padStart(2, "0")).join(":");
 }
 
 // Draws the status panel and enables only the controls that make sense.
