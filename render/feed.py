@@ -3,7 +3,12 @@
 A full read happens at start, after any Redis error (events may have been missed while it was
 away) and every RESYNC_SECONDS as a safety net. The newest event id is taken *before* the full
 read, so no event falls between the two; events replayed over the read are harmless because
-the scene ignores versions it already has.
+the scene ignores versions it already has, and the stream ignores targets it already sends to.
+
+Output targets carry stream keys, which no event holds: with each full read, and after each
+batch of events that touched an output, the feed reads the targets from the store and sends
+them as one `OutputsChanged`, ahead of the snapshot so a stream that starts from that snapshot
+opens the outputs the store has.
 """
 
 from __future__ import annotations
@@ -11,10 +16,15 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-from core.loop import BackgroundLoop, OutageLog
+from marshmallow import ValidationError
+
+from core import events
+from core.loop import REDIS_OUTAGE, BackgroundLoop, OutageLog
 from core.store import StateStore
-from render.inbox import InboxMessage, SceneEvent, Snapshot
+from render.inbox import InboxMessage, OutputsChanged, SceneEvent, Snapshot
 from render.scene import CHAT_KEPT
 
 log = logging.getLogger(__name__)
@@ -22,23 +32,33 @@ log = logging.getLogger(__name__)
 BLOCK_MS = 500
 RESYNC_SECONDS = 30.0
 RETRY_SECONDS = 0.5
+OUTPUT_EVENTS = (events.OUTPUT_CREATED, events.OUTPUT_UPDATED, events.OUTPUT_DELETED)
 
 
 class FeedFollower(BackgroundLoop):
-    """Feeds snapshots and events to the render thread's inbox until stopped."""
+    """Feeds snapshots, events and output targets to the render thread's inbox until stopped.
 
-    def __init__(self, store: StateStore, inbox: queue.Queue[InboxMessage]) -> None:
+    `seed_outputs` runs once, before the first full read (it is retried while Redis is away):
+    it makes the outputs RTMP_URL and RECORD describe when the store has none.
+    """
+
+    def __init__(self, store: StateStore, inbox: queue.Queue[InboxMessage],
+                 recordings_dir: Path, seed_outputs: Callable[[], None] | None = None) -> None:
         outage = OutageLog(log, "Redis unreachable (%s); the scene stays as it was",
                            back="Redis reachable again; the scene is read anew")
         super().__init__("feed", outage, RETRY_SECONDS)
         self._outage = outage
         self._store = store
         self._inbox = inbox
+        self._recordings_dir = recordings_dir
+        self._seed_outputs = seed_outputs
 
     def step(self) -> float:
         """Read the store, then follow its events until the next resync; a Redis error starts
         over from a full read."""
+        self._seed_once()
         after = self._store.live.latest_event_id()
+        self._send_targets()
         self._inbox.put(Snapshot(self._store.stream(), self._store.layers(),
                                  self._store.chat(CHAT_KEPT)))
         # Back as soon as a read succeeds, not only after a whole resync period.
@@ -48,4 +68,23 @@ class FeedFollower(BackgroundLoop):
             after, found = self._store.live.events_after(after, BLOCK_MS)
             for event in found:
                 self._inbox.put(SceneEvent(event))
+            if any(event.type in OUTPUT_EVENTS for event in found):
+                self._send_targets()
         return 0.0
+
+    def _send_targets(self) -> None:
+        self._inbox.put(OutputsChanged(self._store.outputs.targets(self._recordings_dir)))
+
+    def _seed_once(self) -> None:
+        seed, self._seed_outputs = self._seed_outputs, None
+        if seed is None:
+            return
+        try:
+            seed()
+        except REDIS_OUTAGE:
+            self._seed_outputs = seed  # try again with the next full read
+            raise
+        except ValidationError as exc:
+            # The messages name fields, never the values (a URL carries its key).
+            log.error("RTMP_URL or RECORD could not seed the outputs (%s); add them through "
+                      "the API", exc.messages)

@@ -1,7 +1,7 @@
-"""The render thread's inbox: what other threads tell it (the feed's snapshots and events, the
-lease keeper's changes). Messages arrive on one queue and are applied between two frames, so
-the compositor and encoder only ever see one thread. (A "command", in this codebase, is what
-the API sends the Celery worker.)"""
+"""The render thread's inbox: what other threads tell it (the feed's snapshots, events and
+output targets, the lease keeper's changes). Messages arrive on one queue and are applied
+between two frames, so the compositor and encoder only ever see one thread. (A "command", in
+this codebase, is what the API sends the Celery worker.)"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.layers import Layer
+from core.outputs import OutputTarget
 from core.store import StoredEvent
 
 
@@ -29,10 +30,18 @@ class SceneEvent:
 
 
 @dataclass(frozen=True)
+class OutputsChanged:
+    """Where the program goes now: every enabled output, keys joined in (read from the store,
+    never from an event). The running stream applies it at once."""
+
+    targets: list[OutputTarget]
+
+
+@dataclass(frozen=True)
 class LeaseChanged:
     """This instance gained (True) or lost (False) the right to stream."""
 
     held: bool
 
 
-InboxMessage = Snapshot | SceneEvent | LeaseChanged
+InboxMessage = Snapshot | SceneEvent | OutputsChanged | LeaseChanged

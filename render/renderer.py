@@ -1,10 +1,11 @@
 """The render worker: one thread owns the compositor and the encoder and reconciles the
 running pipeline towards the desired state.
 
-Other threads only talk to it through its `inbox` (the feed's snapshots and events, the lease
-keeper's changes), applied between two frames. Modes of the loop:
+Other threads only talk to it through its `inbox` (the feed's snapshots, events and output
+targets, the lease keeper's changes), applied between two frames. Modes of the loop:
 - streaming (lease held, desired live or paused): a frame per slot at RENDER_FPS, encoded and
-  sent to every destination; paused sends the frozen last frame (with silence);
+  sent to every destination (the enabled outputs, changed while on air; none is fine);
+  paused sends the frozen last frame (with silence);
 - previewing (lease held, stopped, someone watches the preview): compose at PREVIEW_FPS;
 - idle: wait for the inbox.
 """
@@ -25,15 +26,16 @@ import redis
 
 from core.config import Settings
 from core.lease import Lease
+from core.outputs import OutputTarget
 from core.redis_client import connect
 from core.store import StateStore
 from render.clock import FrameClock
 from render.compositor import Compositor
 from render.feed import BLOCK_MS, FeedFollower
-from render.inbox import InboxMessage, LeaseChanged, SceneEvent, Snapshot
+from render.inbox import InboxMessage, LeaseChanged, OutputsChanged, SceneEvent, Snapshot
 from render.lease import TTL_SECONDS, LeaseKeeper
 from render.metrics import RenderMetrics, RenderView
-from render.pipeline import Pipeline, targets_for
+from render.pipeline import Pipeline
 from render.preview import PreviewPublisher
 from render.reporter import Reporter
 from render.scene import Scene
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 IDLE_WAIT = 0.25
 ERROR_TEXT_LIMIT = 500
 STREAMING_STATES = ("live", "paused")
+# What the telemetry tells of each output (core.store.outputs.with_state merges it by id).
+TELEMETRY_OUTPUT_FIELDS = ("id", "name", "state", "error", "bitrate", "since")
 
 
 def new_instance_id() -> str:
@@ -65,7 +69,12 @@ class Renderer:
         self.compositor = Compositor(settings.output_width, settings.output_height,
                                      settings.media_root, on_raster=self.metrics.observe_raster)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
-        self._feed = FeedFollower(StateStore.from_settings(settings, feed_client), self.inbox)
+        feed_store = StateStore.from_settings(settings, feed_client)
+        # Only the render worker seeds: the environment it streams by is the one to keep.
+        self._feed = FeedFollower(
+            feed_store, self.inbox, settings.recordings_dir.resolve(),
+            seed_outputs=lambda: feed_store.outputs.seed(settings.rtmp_urls,
+                                                         settings.record == "on"))
         self.lease = LeaseKeeper(
             Lease(client, self.store.keys.render_lease, self.instance_id, TTL_SECONDS),
             self.inbox)
@@ -76,6 +85,8 @@ class Renderer:
         self._stopping = threading.Event()
         self._held = False
         self._pipeline: Pipeline | None = None
+        # The enabled outputs, from the store (None until the feed has read them once).
+        self._targets: list[OutputTarget] | None = None
         # The outputs of the last stream once its pipeline is closing or closed ("stopping",
         # then "stopped"), so a stop reads as such instead of as an empty list.
         self._idle_outputs: list[dict[str, Any]] = []
@@ -147,6 +158,10 @@ class Renderer:
             self.scene.replace(message.desired, message.layers, message.chat)
         elif isinstance(message, SceneEvent):
             self.scene.apply(message.event)
+        elif isinstance(message, OutputsChanged):
+            self._targets = message.targets
+            if self._pipeline is not None:
+                self._pipeline.apply(message.targets)
         elif isinstance(message, LeaseChanged):
             self._held = message.held
         if self.scene.state == "paused" and was != "paused":
@@ -156,7 +171,8 @@ class Renderer:
 
     def _reconcile(self) -> None:
         """Bring the pipeline to what the desired state and the lease say."""
-        wanted = self._held and self.scene.state in STREAMING_STATES
+        wanted = (self._held and self.scene.state in STREAMING_STATES
+                  and self._targets is not None)
         if wanted and self._pipeline is None:
             self._open_pipeline()
         elif not wanted and self._pipeline is not None:
@@ -212,7 +228,7 @@ class Renderer:
         self._stats = FrameStats()
         self._clock = None
         self._idle_outputs = []
-        self._pipeline = Pipeline(self.settings, targets_for(self.settings))
+        self._pipeline = Pipeline(self.settings, self._targets or [])
 
     def _close_pipeline(self) -> None:
         pipeline = self._pipeline
@@ -262,7 +278,7 @@ class Renderer:
             "droppedFrames": stats.dropped,
             "averageRenderTime": stats.window.average_render_ms,
             "error": "; ".join(problems)[:ERROR_TEXT_LIMIT] or None,
-            "outputs": [{key: output[key] for key in ("name", "state", "error")}
+            "outputs": [{key: output[key] for key in TELEMETRY_OUTPUT_FIELDS}
                         for output in outputs],
             "layerErrors": self._layer_errors,
             # Until the pipeline is closed, a stop is not yet confirmed (the status says so).
@@ -271,5 +287,8 @@ class Renderer:
 
 
 def _outputs_in(outputs: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
-    """The outputs' names in `state`, without errors (a stopped output has none)."""
-    return [{"name": output["name"], "state": state, "error": None} for output in outputs]
+    """The outputs in `state` from now, without errors or bitrate (a stopped output has
+    none)."""
+    now = int(time.time() * 1000)
+    return [{"id": output["id"], "name": output["name"], "state": state, "error": None,
+             "bitrate": 0, "since": now} for output in outputs]

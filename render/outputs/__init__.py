@@ -3,6 +3,5 @@
 from __future__ import annotations
 
 from render.outputs.destination import Destination
-from render.outputs.targets import OutputTarget, build_targets
 
-__all__ = ["Destination", "OutputTarget", "build_targets"]
+__all__ = ["Destination"]

@@ -4,20 +4,27 @@ States: connecting -> live -> reconnecting -> live ... ; stopped (closed). After
 `failed_after` attempts in a row that never went live, the state reads failed: the operator
 should look (wrong key, ingest gone), while it keeps retrying at the capped backoff, since a
 24/7 stream must heal by itself once the ingest is back.
+
+A recording's sender starts a new file per segment and says so; the destination then deletes
+that output's oldest files beyond `keep_segments`.
 """
 
 from __future__ import annotations
 
 import logging
-import pathlib
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
+from core.outputs import OutputTarget
 from render.encoder import EncodedPacket, StreamInfo
 from render.outputs.backoff import Backoff
+from render.outputs.meter import RateMeter
 from render.outputs.packets import PacketQueue
+from render.outputs.segments import prune
 from render.outputs.session import SenderSession
-from render.outputs.targets import OutputTarget, numbered_path
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +46,8 @@ class Destination:
     def __init__(self, target: OutputTarget, stream: StreamInfo, *, stall_timeout: float = 5.0,
                  connect_timeout: float = 10.0, max_queue_bytes: int = 32 << 20,
                  backoff: Backoff | None = None, failed_after: int = 5) -> None:
-        self.name = target.name
-        self._target = target
+        self.id = target.id
+        self.target = target
         self._stream = stream
         self._stall_timeout = stall_timeout
         self._connect_timeout = connect_timeout
@@ -57,6 +64,8 @@ class Destination:
         self._done = {"packets": 0, "bytes": 0}  # from finished sessions
         self._current = {"packets": 0, "bytes": 0, "handled": 0}
         self._reconnects = 0
+        self._meter = RateMeter()
+        self._since: int | None = None  # epoch ms the state began
         self._live_since: float | None = None
         self._thread = threading.Thread(target=self._supervise, name=f"output {self.name}",
                                         daemon=True)
@@ -73,14 +82,27 @@ class Destination:
         except Exception:  # noqa: BLE001 - an output must never break the render loop
             log.exception("%s: could not queue a packet", self.name)
 
-    def status(self) -> dict:
-        """name, state, error (redacted), counters, packets waiting and, for a recording, the
+    @property
+    def name(self) -> str:
+        """The output's name: what logs, states and metric labels show (never a key)."""
+        return self.target.name
+
+    def rename(self, name: str) -> None:
+        """Show the output under `name` from now on (its next file of a recording too),
+        without reconnecting."""
+        self.target = replace(self.target, name=name)
+
+    def status(self) -> dict[str, Any]:
+        """id, name, state, error (redacted), bitrate (bits/s over the last seconds), since
+        (epoch ms the state began), counters, packets waiting and, for a recording, the
         current file."""
         with self._lock:
             return {
-                "name": self.name, "state": self._state, "error": self._error,
+                "id": self.id, "name": self.name, "state": self._state, "error": self._error,
+                "bitrate": self._meter.bits_per_second() if self._state != STOPPED else 0,
+                "since": self._since,
                 "packets_sent": self._done["packets"] + self._current["packets"],
-                "bytes_sent": self._done["bytes"] + self._current["bytes"],
+                "bytes_sent": self._sent_bytes(),
                 "packets_dropped": self._queue.dropped, "packets_queued": len(self._queue),
                 "reconnects": self._reconnects,
                 "file": self._file,
@@ -96,11 +118,9 @@ class Destination:
         self._set_state(STOPPED)
 
     def _supervise(self) -> None:
-        attempt = 0
         while not self._closing.is_set():
-            attempt += 1
             self._live_since = None
-            problem = self._run_session(attempt)
+            problem = self._run_session()
             if problem is None:
                 break
             if self._live_since and time.monotonic() - self._live_since >= STABLE_AFTER:
@@ -109,15 +129,10 @@ class Destination:
             self._closing.wait(self._backoff.next())
         self._set_state(STOPPED)
 
-    def _run_session(self, number: int) -> str | None:
+    def _run_session(self) -> str | None:
         """Run one sender until it fails (the reason) or the destination closes (None)."""
         self._queue.restart_at_keyframe()
-        path = None
-        if self._target.is_file:
-            path = str(numbered_path(pathlib.Path(self._target.url), number))
-        with self._lock:
-            self._file = path
-        session = SenderSession(self._target, self._stream, path, self._queue).start()
+        session = SenderSession(self.target, self._stream, self._queue).start()
         try:
             return self._watch(session)
         finally:
@@ -144,6 +159,9 @@ class Destination:
                     with self._lock:
                         self._current = dict(zip(("handled", "packets", "bytes"), report[1:],
                                                  strict=True))
+                        self._meter.add(self._sent_bytes())
+                elif report[0] == "file":
+                    self._new_file(report[1])
                 elif report[0] == "error":
                     error = report[1]
             now = time.monotonic()
@@ -182,11 +200,22 @@ class Destination:
         log.warning("%s: %s; reconnecting", self.name, problem)
         self._set_state(FAILED if self._failures >= self._failed_after else RECONNECTING)
 
+    def _sent_bytes(self) -> int:
+        return self._done["bytes"] + self._current["bytes"]
+
+    def _new_file(self, path: str) -> None:
+        with self._lock:
+            self._file = path
+        target = self.target
+        if target.keep_segments is not None:
+            prune(Path(target.address), target.name, target.keep_segments, Path(path))
+
     def _set_state(self, state: str) -> None:
         with self._lock:
             if state == self._state:
                 return
             self._state = state
+            self._since = int(time.time() * 1000)
             if state == LIVE:
                 self._error = None
         log.info("%s: %s", self.name, state)

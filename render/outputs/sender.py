@@ -1,9 +1,14 @@
-"""The sender process: muxes encoded packets into one RTMP ingest or recording file.
+"""The sender process: muxes encoded packets into one RTMP ingest or recording.
 
 It runs in a process of its own because a connection can block inside FFmpeg for ever (an
 ingest that accepts TCP and never speaks RTMP, or one that froze); only killing the process
 frees it. The parent feeds packets through a pipe and reads short status tuples back:
-("connected",), ("progress", handled, packets, bytes), ("error", message), ("closed",).
+("connected",), ("file", path), ("progress", handled, packets, bytes), ("error", message),
+("closed",).
+
+A recording is cut into segments: at the first video keyframe once `segment_seconds` of the
+stream went into a file, that file gets its trailer and the next one starts with the keyframe,
+so every file plays on its own.
 """
 
 from __future__ import annotations
@@ -14,18 +19,22 @@ import signal
 import time
 from fractions import Fraction
 from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
 import av
 
+from core.outputs import OutputTarget
 from render.encoder import EncodedPacket, StreamInfo
 from render.outputs.packets import CLOSE, unpack
-from render.outputs.targets import OutputTarget, redact
+from render.outputs.segments import new_segment
+from render.outputs.targets import redact
 
 REPORT_INTERVAL = 0.25
 
 
-def run_sender(target: OutputTarget, stream: StreamInfo, path: str | None,
-               packets: Connection, status: Connection) -> None:
+def run_sender(target: OutputTarget, stream: StreamInfo, packets: Connection,
+               status: Connection) -> None:
     """Process entry point: mux until CLOSE (or the parent goes away), then write the trailer.
 
     On any error it reports the redacted message and exits at once, without touching the
@@ -36,7 +45,7 @@ def run_sender(target: OutputTarget, stream: StreamInfo, path: str | None,
     # kills us with SIGKILL).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    muxer = _Muxer(target, stream, path)
+    muxer = Muxer(target, stream)
     try:
         _pump(packets, status, muxer)
         muxer.close()
@@ -48,7 +57,7 @@ def run_sender(target: OutputTarget, stream: StreamInfo, path: str | None,
         os._exit(1)
 
 
-def _pump(packets: Connection, status: Connection, muxer: _Muxer) -> None:
+def _pump(packets: Connection, status: Connection, muxer: Muxer) -> None:
     reported = (0, 0.0)
     while True:
         if packets.poll(REPORT_INTERVAL):
@@ -58,8 +67,10 @@ def _pump(packets: Connection, status: Connection, muxer: _Muxer) -> None:
                 return
             if message == CLOSE:
                 return
-            was_connected = muxer.connected
+            was_connected, was_file = muxer.connected, muxer.file
             muxer.mux(unpack(message))
+            if muxer.file != was_file:
+                status.send(("file", muxer.file))
             if muxer.connected and not was_connected:
                 status.send(("connected",))
         now = time.monotonic()
@@ -68,16 +79,20 @@ def _pump(packets: Connection, status: Connection, muxer: _Muxer) -> None:
             reported = (muxer.handled, now)
 
 
-class _Muxer:
-    """One output container; timestamps rebased so each connection starts at zero."""
+class Muxer:
+    """One output container at a time; timestamps rebased so each connection, and each
+    segment of a recording, starts at zero."""
 
-    def __init__(self, target: OutputTarget, stream: StreamInfo, path: str | None) -> None:
+    def __init__(self, target: OutputTarget, stream: StreamInfo) -> None:
         self._target = target
         self._stream = stream
-        self._path = path or target.url
         self._container: av.container.OutputContainer | None = None
         self._video_offset = 0
         self._audio_offset = 0
+        # A recording's segment length in video frames (None: one file per session).
+        seconds = target.segment_seconds if target.is_file else None
+        self._segment_frames = seconds * stream.fps if seconds else None
+        self.file: str | None = None
         self.handled = self.packets = self.bytes = 0
 
     @property
@@ -86,16 +101,18 @@ class _Muxer:
         return self.packets > 0
 
     def mux(self, packet: EncodedPacket) -> None:
-        """Write one packet; everything before the first video keyframe is skipped."""
+        """Write one packet; everything before the first video keyframe is skipped, and a
+        recording moves to its next file at the first keyframe past the segment length."""
         self.handled += 1
-        if self._container is None:
-            if packet.kind != "video" or not packet.keyframe:
-                return
+        if packet.kind == "video" and packet.keyframe and (
+                self._container is None or self._segment_over(packet)):
+            self.close()
             self._open(packet)
+        if self._container is None:
+            return
         built = self._build(packet)
         if built is None:
             return
-        assert self._container is not None
         self._container.mux(built)
         self.packets += 1
         self.bytes += len(packet.data)
@@ -106,12 +123,18 @@ class _Muxer:
             container, self._container = self._container, None
             container.close()
 
+    def _segment_over(self, keyframe: EncodedPacket) -> bool:
+        return (self._segment_frames is not None
+                and keyframe.pts - self._video_offset >= self._segment_frames)
+
     def _open(self, keyframe: EncodedPacket) -> None:
         info = self._stream
-        options = {"flvflags": "no_duration_filesize"} if self._target.format == "flv" else {}
         if self._target.is_file:
-            os.makedirs(os.path.dirname(self._path) or ".", exist_ok=True)
-        container = av.open(self._path, "w", format=self._target.format,
+            self.file = str(new_segment(Path(self._target.address), self._target.name))
+            address, options = self.file, {}
+        else:
+            address, options = self._target.address, {"flvflags": "no_duration_filesize"}
+        container = av.open(address, "w", format=self._target.format,
                             container_options=options)
         self._video = container.add_mux_stream("h264", rate=info.fps, width=info.width,
                                                height=info.height)
@@ -122,13 +145,13 @@ class _Muxer:
         self._video_offset = keyframe.pts
         self._audio_offset = round(Fraction(keyframe.pts * info.audio_rate, info.fps))
 
-    def _build(self, packet: EncodedPacket) -> av.Packet | None:
+    def _build(self, packet: EncodedPacket) -> av.Packet[Any] | None:
         if packet.kind == "video":
             offset, stream, rate = self._video_offset, self._video, self._stream.fps
         else:
             offset, stream, rate = self._audio_offset, self._audio, self._stream.audio_rate
         if packet.dts - offset < 0:
-            return None  # from before this connection's first keyframe
+            return None  # from before this connection's (or segment's) first keyframe
         built = av.Packet(packet.data)
         built.stream = stream
         built.time_base = Fraction(1, rate)

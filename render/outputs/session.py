@@ -6,11 +6,12 @@ import contextlib
 import multiprocessing
 import threading
 import time
+from typing import Any
 
+from core.outputs import OutputTarget
 from render.encoder import StreamInfo
 from render.outputs.packets import CLOSE, PacketQueue, pack
 from render.outputs.sender import run_sender
-from render.outputs.targets import OutputTarget
 
 # The render process runs x264 threads: forking it could copy a held lock into the child.
 _SPAWN = multiprocessing.get_context("spawn")
@@ -23,14 +24,13 @@ class SenderSession:
     frees it.
     """
 
-    def __init__(self, target: OutputTarget, stream: StreamInfo, path: str | None,
-                 queue: PacketQueue) -> None:
+    def __init__(self, target: OutputTarget, stream: StreamInfo, queue: PacketQueue) -> None:
         self._queue = queue
         self._stopping = threading.Event()
         data_out, self._data = _SPAWN.Pipe(duplex=False)
         self._status, status_in = _SPAWN.Pipe(duplex=False)
         self._process = _SPAWN.Process(
-            target=run_sender, args=(target, stream, path, data_out, status_in),
+            target=run_sender, args=(target, stream, data_out, status_in),
             name=f"sender {target.name}", daemon=True)
         self._child_ends = (data_out, status_in)
         self._feeder = threading.Thread(target=self._feed, name=f"feeder {target.name}",
@@ -57,9 +57,9 @@ class SenderSession:
         """The process's exit code (negative: killed by that signal)."""
         return self._process.exitcode
 
-    def reports(self, timeout: float) -> list[tuple]:
+    def reports(self, timeout: float) -> list[tuple[Any, ...]]:
         """Status tuples the sender sent, waiting up to `timeout` for the first."""
-        found: list[tuple] = []
+        found: list[tuple[Any, ...]] = []
         with contextlib.suppress(EOFError, OSError):
             while self._status.poll(timeout if not found else 0):
                 found.append(self._status.recv())

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy
 import pytest
 
+from core.outputs import OutputTarget
 from render.encoder import Encoder, StreamInfo
-from render.outputs import Destination, OutputTarget
+from render.outputs import Destination
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
 

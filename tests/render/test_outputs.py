@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +12,8 @@ from pathlib import Path
 import av
 import pytest
 
-from render.outputs import Destination, build_targets
+from core.outputs import OutputTarget, public_name
+from render.outputs import Destination
 from render.outputs.backoff import Backoff
 from tests.render.conftest import FPS, HEIGHT, RED_BGR, WIDTH
 from tests.support.nginx_rtmp import NginxRtmp
@@ -21,9 +23,15 @@ from tests.support.processes import free_port, wait_until
 KEY = "secretkey123"
 
 
-def rtmp_target(server: NginxRtmp, key: str = KEY):
+def rtmp(url: str, name: str | None = None) -> OutputTarget:
+    """The target of one RTMP URL (key included), named as the store names it by default."""
+    return OutputTarget(id=secrets.token_hex(6), name=name or public_name(url), kind="rtmp",
+                        address=url)
+
+
+def rtmp_target(server: NginxRtmp, key: str = KEY) -> OutputTarget:
     """The target of one RTMP URL of `server`."""
-    return build_targets((server.url(key),), None)[0]
+    return rtmp(server.url(key))
 
 
 def wait_for_state(destination: Destination, state: str, timeout: float) -> None:
@@ -114,7 +122,7 @@ def test_a_silent_ingest_does_not_stall_the_others(nginx_rtmp: NginxRtmp, silent
                                                    destination, feeder,
                                                    player: Callable[[str], Player]) -> None:
     silent_url = f"rtmp://127.0.0.1:{silent_port}/live/{KEY}"
-    stuck_target, good_target = build_targets((silent_url, nginx_rtmp.url(KEY)), None)
+    stuck_target, good_target = rtmp(silent_url), rtmp(nginx_rtmp.url(KEY))
     stuck = destination(stuck_target, connect_timeout=2.0)
     good = destination(good_target)
     feeding = feeder([stuck, good])
@@ -135,7 +143,8 @@ def test_a_silent_ingest_does_not_stall_the_others(nginx_rtmp: NginxRtmp, silent
 
 
 def test_recording_is_a_complete_matroska_file(tmp_path: Path, destination, feeder) -> None:
-    (target,) = build_targets((), tmp_path / "recordings")
+    target = OutputTarget(id="rec", name="stream", kind="record",
+                          address=str(tmp_path / "recordings"))
     recording = destination(target)
     feeding = feeder([recording])
     wait_for_state(recording, "live", 10)
@@ -163,7 +172,7 @@ def test_the_stream_key_never_leaks(nginx_rtmp: NginxRtmp, destination, feeder,
     refused_port = free_port()  # connection refused: FFmpeg's error names the full URL
     urls = (f"rtmp://user:hunter2@127.0.0.1:{refused_port}/live/{KEY}?token={KEY}",
             f"rtmp://127.0.0.1:{refused_port}/live/{KEY}", nginx_rtmp.url(KEY))
-    targets = build_targets(urls, None)
+    targets = [rtmp(urls[0]), rtmp(urls[1], f"{public_name(urls[1])}#2"), rtmp(urls[2])]
     assert [t.name for t in targets] == [f"rtmp://127.0.0.1:{refused_port}/live",
                                          f"rtmp://127.0.0.1:{refused_port}/live#2",
                                          f"rtmp://127.0.0.1:{nginx_rtmp.port}/live"]
@@ -181,7 +190,7 @@ def test_the_stream_key_never_leaks(nginx_rtmp: NginxRtmp, destination, feeder,
 
 def test_an_ingest_that_keeps_refusing_reads_failed_and_is_still_retried(
         destination, feeder) -> None:
-    refused = build_targets((f"rtmp://127.0.0.1:{free_port()}/live/{KEY}",), None)[0]
+    refused = rtmp(f"rtmp://127.0.0.1:{free_port()}/live/{KEY}")
     output = destination(refused, backoff=Backoff(base=0.05, cap=0.2), failed_after=3)
     feeder([output])
     wait_until(lambda: output.status()["state"] == "reconnecting", 10, "a first failure")

@@ -140,8 +140,10 @@ def test_status_reports_the_live_stream_without_the_stream_key(client: FlaskClie
 
     status = wait_until(reported, 10, "live telemetry")
     assert status["isLive"] is True and status["isPaused"] is False
-    assert status["outputs"] == [{"name": f"rtmp://127.0.0.1:{nginx_rtmp.port}/live",
-                                  "state": "live", "error": None}]
+    # Outputs are resources now (issue 13): each also has its id, bitrate and since.
+    assert [{key: output[key] for key in ("name", "state", "error")}
+            for output in status["outputs"]] == [
+        {"name": f"rtmp://127.0.0.1:{nginx_rtmp.port}/live", "state": "live", "error": None}]
     assert status["error"] is None and status["averageRenderTime"] > 0
     first = status["frameCount"]
     wait_until(lambda: client.get("/stream/status").get_json()["frameCount"] >= first + 30,
