@@ -13,7 +13,7 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render bench-preview bench-metrics clean
+.PHONY: run test lint bench-api bench-render bench-preview bench-metrics bench-outputs clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -38,6 +38,9 @@ bench-preview: $(STAMP) system-deps-test  ## Preview latency render -> WebSocket
 
 bench-metrics: $(STAMP) system-deps-test  ## What metrics cost: per frame, per Redis command, per scrape
 	$(BIN)/python -m bench.metrics
+
+bench-outputs: $(STAMP) system-deps-bench  ## CPU per frame with 1, 2 and 4 RTMP outputs, beside FFmpeg's tee
+	$(BIN)/python -m bench.outputs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
