@@ -394,6 +394,20 @@ def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
         expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
         expect(dialog).to_be_hidden()
         shot(page, "14-token-kept")
+
+        # A recording's link cannot send the token: the page fetches the file with it.
+        auth = {"Authorization": f"Bearer {token}"}
+        requests.post(f"{secured.url}/stream/start", headers=auth, timeout=10).raise_for_status()
+        wait_until(lambda: requests.get(f"{secured.url}/stream/recordings", headers=auth,
+                                        timeout=5).json(), 30, "a recording")
+        requests.post(f"{secured.url}/stream/stop", headers=auth, timeout=10).raise_for_status()
+        page.get_by_role("button", name="Refresh recordings").click()
+        link = page.locator("#recording-list a").first
+        expect(link).to_be_visible()
+        with page.expect_download() as download_info:
+            link.click()
+        assert download_info.value.suggested_filename == link.get_attribute("download")
+        assert Path(download_info.value.path()).read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # EBML
         context.close()
     finally:
         secured.stop()
