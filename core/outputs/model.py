@@ -17,7 +17,8 @@ DEFAULT_SEGMENT_SECONDS = 3600
 
 @dataclass(frozen=True)
 class NewOutput:
-    """An output a client asked for, before the server gives it an id."""
+    """An output a client asked for, before the server gives it an id (and, when `name` is
+    empty, a free name made from its URL, or "recording")."""
 
     name: str
     kind: str

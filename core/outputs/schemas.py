@@ -65,10 +65,8 @@ class OutputInputSchema(_OutputFields):
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> NewOutput:
-        new = checked(NewOutput(**{"name": "", **data}), given=set(data))
-        if not data.get("name"):
-            new = replace(new, name=new.url or "recording")
-        return new
+        # Without a name the store gives it one that is free (core.store.outputs).
+        return checked(NewOutput(**{"name": "", **data}), given=set(data))
 
 
 class OutputPatchSchema(_OutputFields):
@@ -124,7 +122,7 @@ def dump_new_output(output: NewOutput) -> dict[str, Any]:
     settings its kind does not have."""
     wire: dict[str, Any] = _NEW.dump(output)
     return {name: value for name, value in wire.items()
-            if value is not None or name == "keepSegments"}
+            if (value is not None and value != "") or name == "keepSegments"}
 
 
 def dump_output_patch(patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from core.outputs import (
     dump_output,
     load_new_output,
     load_output,
-    public_name,
 )
 from core.outputs.model import join_key, split_key
 from core.outputs.schemas import checked
@@ -109,8 +108,9 @@ class OutputStore:
 
         def plan() -> Plan:
             now = self._clock()
+            name = new.name or _unique_name(new.url or "recording", self.all())
             output = Output(
-                id=output_id, name=new.name, kind=new.kind, enabled=new.enabled, url=new.url,
+                id=output_id, name=name, kind=new.kind, enabled=new.enabled, url=new.url,
                 has_key=new.key is not None, segment_seconds=new.segment_seconds,
                 keep_segments=new.keep_segments, version=1, created_at=now, updated_at=now)
             self._check_name_free(output.name)
@@ -176,11 +176,10 @@ class OutputStore:
         if record or not urls:
             wires.append({"kind": "record"})
         for number, wire in enumerate(wires):
-            new = load_new_output(wire)
-            if new.kind == "rtmp":
-                new = replace(new, name=_unique_name(public_name(wire["url"]), self.all()))
-            outcome = self.create(f"seed-outputs-{self.keys.prefix}-{number}", new)
-            log.info("output seeded from the environment: %s (%d)", new.name, outcome.status)
+            outcome = self.create(f"seed-outputs-{self.keys.prefix}-{number}",
+                                  load_new_output(wire))
+            log.info("output seeded from the environment: %s (%d)",
+                     (outcome.body or {}).get("name"), outcome.status)
 
     # ---- internals -----------------------------------------------------------------------
 

@@ -81,6 +81,7 @@ def test_a_recording_has_segment_defaults(client: FlaskClient) -> None:
     assert output["name"] == "recording" and output["segmentSeconds"] == 3600
     assert output["keepSegments"] is None and output["url"] is None
     assert output["hasKey"] is False
+    assert add(client, kind="record")["name"] == "recording#2"  # a free name by default
     url = f"/stream/outputs/{output['id']}"
     changed = client.patch(url, json={"segmentSeconds": 10, "keepSegments": 2}).get_json()
     assert (changed["segmentSeconds"], changed["keepSegments"]) == (10, 2)
