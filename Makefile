@@ -13,7 +13,8 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render bench-preview bench-metrics bench-outputs clean
+.PHONY: run test lint bench-api bench-render bench-preview bench-metrics bench-outputs \
+	bench-soak bench-startup clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -41,6 +42,12 @@ bench-metrics: $(STAMP) system-deps-test  ## What metrics cost: per frame, per R
 
 bench-outputs: $(STAMP) system-deps-bench  ## CPU per frame with 1, 2 and 4 RTMP outputs, beside FFmpeg's tee
 	$(BIN)/python -m bench.outputs
+
+bench-soak: $(STAMP) system-deps-test  ## make run under 24/7 traffic: each process's memory (MINUTES=15)
+	$(BIN)/python -m bench.soak --minutes $(or $(MINUTES),15)
+
+bench-startup: $(STAMP) system-deps-test  ## Frames dropped in the first seconds of a stream, over 5 starts
+	$(BIN)/python -m bench.startup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

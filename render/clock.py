@@ -45,3 +45,10 @@ class FrameClock:
         slot = self._next
         self._next += 1
         return slot
+
+    def begin_now(self) -> None:
+        """Let the timeline begin now, with the slot just handed out on air: the next slot is
+        due one frame from now. For the first frame of a stream, whose one-time costs (every
+        tile rasterised, the encoder's first keyframe) are not lateness: nothing was on air
+        before it, so no slot was missed."""
+        self._start = self._now() - (self._next - 1) / self.fps

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from render.outputs.targets import same_connection
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 5.0
+SENDER_START_TIMEOUT = 3.0
 
 
 class Pipeline:
@@ -40,6 +42,7 @@ class Pipeline:
         self._opened = False
         self.apply(targets)
         self._opened = True
+        self._wait_for_senders()
         log.info("streaming to %s", ", ".join(d.name for d in self.destinations) or "nowhere")
 
     @property
@@ -92,6 +95,17 @@ class Pipeline:
             closer.join()
         self._retiring = []
         self.encoder.close()
+
+    def _wait_for_senders(self) -> None:
+        # A sender process spends a few hundred ms of CPU starting (Python and PyAV imports).
+        # Waited for here, before the frame clock starts, it does not take a core from the
+        # first frames of the stream (on 2 cores it made them late). An output added while on
+        # air is not waited for: apply never blocks the render thread.
+        deadline = time.monotonic() + SENDER_START_TIMEOUT
+        for destination in self.destinations:
+            if not destination.wait_started(max(0.0, deadline - time.monotonic())):
+                log.warning("output %s: sender not started within %.0f s; streaming anyway",
+                            destination.name, SENDER_START_TIMEOUT)
 
     def _add(self, target: OutputTarget) -> Destination:
         destination = Destination(target, self.encoder.info)

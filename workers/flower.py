@@ -5,6 +5,13 @@ to anyone without the latter. So this launcher checks the settings first and, wh
 FLOWER_BASIC_AUTH is unset, makes a random password once and keeps it in
 $DATA_DIR/run/flower-credentials (readable by its owner only), logging where it is. Then it
 becomes `celery -A workers flower`, listening on HOST like every other port of the system.
+
+Flower keeps the tasks it hears of in memory, with a search index beside them: about 10 KB a
+task here. Its own default keeps 100,000, about 1 GB: under bench/soak.py's traffic (two
+tasks a second) it grew by 40 MB an hour in a straight line, for half a day before it would
+level off (docs/field-notes.md). It is a live view, so it keeps the latest MAX_TASKS; the
+counts on its workers page and its /metrics come from the events, not from the tasks kept.
+FLOWER_MAX_TASKS (Flower's own variable) keeps more.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from core.secret_file import read_or_create
 
 CREDENTIALS_FILE = Path("run") / "flower-credentials"
 USER = "admin"
+MAX_TASKS = 100
 
 
 def stored_credentials(data_dir: Path) -> tuple[str, Path]:
@@ -41,6 +49,7 @@ def main() -> int:
               file=sys.stderr, flush=True)
     env = {**os.environ, "FLOWER_BASIC_AUTH": auth, "FLOWER_PORT": str(settings.flower_port),
            "FLOWER_ADDRESS": settings.listen_host}
+    env.setdefault("FLOWER_MAX_TASKS", str(MAX_TASKS))
     argv = [sys.executable, "-m", "celery", "-A", "workers", "flower",
             # A worker gone for ten minutes is gone: keep the list to the living.
             "--purge_offline_workers=600"]

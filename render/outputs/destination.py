@@ -67,6 +67,7 @@ class Destination:
         self._meter = RateMeter()
         self._since: int | None = None  # epoch ms the state began
         self._live_since: float | None = None
+        self._started = threading.Event()  # the first sender process is up
         self._thread = threading.Thread(target=self._supervise, name=f"output {self.name}",
                                         daemon=True)
 
@@ -74,6 +75,11 @@ class Destination:
         """Start connecting in the background."""
         self._set_state(CONNECTING)
         self._thread.start()
+
+    def wait_started(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the first sender process to be up (its imports
+        done, ready for packets); whether it is."""
+        return self._started.wait(timeout)
 
     def send(self, packet: EncodedPacket) -> None:
         """Queue `packet` for the sender; never blocks, never raises."""
@@ -149,7 +155,9 @@ class Destination:
         close_deadline: float | None = None
         while True:
             for report in session.reports(0.1):
-                if report[0] == "connected":
+                if report[0] == "ready":
+                    self._started.set()
+                elif report[0] == "connected":
                     connected = True
                     self._failures = 0
                     last_progress = self._live_since = time.monotonic()

@@ -3,8 +3,8 @@
 It runs in a process of its own because a connection can block inside FFmpeg for ever (an
 ingest that accepts TCP and never speaks RTMP, or one that froze); only killing the process
 frees it. The parent feeds packets through a pipe and reads short status tuples back:
-("connected",), ("file", path), ("progress", handled, packets, bytes), ("error", message),
-("closed",).
+("ready",) once it has started, ("connected",), ("file", path), ("progress", handled,
+packets, bytes), ("error", message), ("closed",).
 
 A recording is cut into segments: at the first video keyframe once `segment_seconds` of the
 stream went into a file, that file gets its trailer and the next one starts with the keyframe,
@@ -45,6 +45,9 @@ def run_sender(target: OutputTarget, stream: StreamInfo, packets: Connection,
     # kills us with SIGKILL).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Everything this process imports is imported by now (a few hundred ms of CPU): the render
+    # worker waits for this before its frame clock starts, so the two do not overlap.
+    status.send(("ready",))
     muxer = Muxer(target, stream)
     try:
         _pump(packets, status, muxer)

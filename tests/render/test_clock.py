@@ -51,3 +51,18 @@ def test_a_frame_late_within_its_own_interval_is_not_dropped() -> None:
     fake.now += 0.05  # 50 ms: slot 1 (due at 40 ms) is late but still current
     assert clock.next_slot() == 1
     assert clock.dropped == 0
+
+
+def test_a_timeline_begun_after_the_first_frame_drops_nothing_for_its_cost() -> None:
+    fake = FakeTime()
+    clock = FrameClock(30, now=fake, sleep=fake.sleep)
+    assert clock.next_slot() == 0
+    fake.now += 0.150  # the first frame: every tile rasterised, the encoder's first keyframe
+    clock.begin_now()
+    made_at = fake.now
+    assert clock.next_slot() == 1
+    assert clock.dropped == 0
+    # Slot 1 is due one frame after the first frame was made, and the grid goes on from there.
+    assert abs(fake.now - (made_at + 1 / 30)) < 1e-9
+    fake.now += 0.004
+    assert clock.next_slot() == 2 and abs(fake.now - (made_at + 2 / 30)) < 1e-9
