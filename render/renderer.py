@@ -171,8 +171,10 @@ class Renderer:
 
     def _reconcile(self) -> None:
         """Bring the pipeline to what the desired state and the lease say."""
+        # A stopping instance never starts: a standby told to stop could otherwise take the
+        # lease its peer just released and stream (and record) for a frame or two.
         wanted = (self._held and self.scene.state in STREAMING_STATES
-                  and self._targets is not None)
+                  and self._targets is not None and not self._stopping.is_set())
         if wanted and self._pipeline is None:
             self._open_pipeline()
         elif not wanted and self._pipeline is not None:
