@@ -18,7 +18,7 @@ RETRY_AFTER_SECONDS = "1"
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-    429: "rate_limited",
+    416: "range_not_satisfiable", 429: "rate_limited",
 }
 
 
@@ -69,7 +69,7 @@ def register_error_handlers(app: Flask) -> None:
         response = error_response(status, _HTTP_CODES.get(status, "http_error"),
                                   exc.description or exc.name, **extra)
         for name, value in exc.get_headers():
-            if name in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if name in ("Allow", "Content-Range", "Retry-After", "WWW-Authenticate"):
                 response.headers[name] = value
         return response
 

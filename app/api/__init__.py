@@ -12,12 +12,13 @@ from app.api import (
     media,
     outputs,
     preview,
+    recordings,
     stream,
 )
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint, and the OpenAPI document describing them."""
-    for module in (stream, layers, layer_types, outputs, chat, media, health, commands, preview,
-                   openapi):
+    for module in (stream, layers, layer_types, outputs, recordings, chat, media, health,
+                   commands, preview, openapi):
         app.register_blueprint(module.blueprint)

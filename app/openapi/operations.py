@@ -15,6 +15,7 @@ from marshmallow import Schema
 from app.openapi.schemas import (
     CommandStatusSchema,
     EmptySchema,
+    ErrorSchema,
     HealthSchema,
     LayerReadSchema,
     LayerTypeSchema,
@@ -22,6 +23,7 @@ from app.openapi.schemas import (
     MediaUploadSchema,
     OutputReadSchema,
     PendingSchema,
+    RecordingSchema,
     TicketSchema,
 )
 from core.layers.schemas import (
@@ -32,6 +34,8 @@ from core.layers.schemas import (
     VisibilitySchema,
 )
 from core.outputs.schemas import OutputInputSchema, OutputPatchSchema, OutputSchema
+from core.recordings import MEDIA_TYPES as RECORDING_TYPES
+from core.recordings import NAME_PATTERN as RECORDING_NAME
 from core.schemas import (
     ChatInputSchema,
     ChatMessageSchema,
@@ -88,6 +92,26 @@ _CHANGE = ("BadRequest", "NotFound", "VersionConflict", "PayloadTooLarge",
            "UnsupportedMediaType")
 
 
+# A name off this pattern, or naming a symlink, answers 404 naming `name`.
+_RECORDING_NAME = {"name": "name", "in": "path", "required": True,
+                   "description": "a recording's file name, as listed",
+                   "schema": {"type": "string", "pattern": RECORDING_NAME}}
+_RANGE = {"name": "Range", "in": "header", "required": False,
+          "description": "one byte range: bytes=0-99, bytes=100- or the last N: bytes=-N",
+          "schema": {"type": "string"}}
+_CONTENT_RANGE = {"description": "the part sent and the whole size: bytes 0-99/12345, or "
+                                 "bytes */12345 with a 416",
+                  "required": True, "schema": {"type": "string"}}
+
+
+def _recording_file(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
+    """A recording's bytes (or some of them), of its container's media type."""
+    response = json_response(description, None, **headers)
+    response["content"] = {kind: {"schema": {"type": "string", "format": "binary"}}
+                           for kind in sorted(set(RECORDING_TYPES.values()))}
+    return response
+
+
 def _control(conflict: bool) -> Operation:
     return Operation({200: _STATUS}, _INPUT + (("Conflict",) if conflict else ()), _NO_BODY,
                      pending=True)
@@ -137,6 +161,17 @@ OPERATIONS: dict[str, Operation] = {
     "outputs.delete_output": Operation(
         {204: {"description": "deleted"}}, ("BadRequest", "NotFound", "VersionConflict"),
         parameters=("output_id", "IfMatch"), pending=True),
+    "recordings.list_recordings": Operation(
+        {200: json_response("every recording, newest first", RecordingSchema(many=True))}),
+    "recordings.get_recording": Operation(
+        {200: _recording_file("the whole file"),
+         206: _recording_file("the part the Range asked for", Content_Range=_CONTENT_RANGE),
+         304: {"description": "not modified since the If-None-Match or If-Modified-Since"},
+         416: json_response("range_not_satisfiable: the Range starts past the end",
+                            ErrorSchema, Content_Range=_CONTENT_RANGE)},
+        ("NotFound",), parameters=(_RECORDING_NAME, _RANGE)),
+    "recordings.delete_recording": Operation(
+        {204: {"description": "deleted"}}, ("NotFound",), parameters=(_RECORDING_NAME,)),
     "chat.list_chat": Operation(
         {200: json_response("the latest messages, oldest first", ChatMessageSchema(many=True))},
         ("BadRequest",), parameters=("limit",)),

@@ -14,6 +14,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 
 from core.layers.schemas import LayerSchema
 from core.outputs.schemas import OutputSchema
+from core.recordings import NAME_PATTERN as RECORDING_NAME
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
 from core.schemas.stream import OUTPUT_STATES
 
@@ -201,6 +202,19 @@ class OutputReadSchema(OutputSchema):
                      metadata={"description": "when the state began"})
 
 
+class RecordingSchema(Schema):
+    """One recording in RECORDINGS_DIR (`GET /stream/recordings`)."""
+
+    name = fields.String(required=True, validate=validate.Regexp(RECORDING_NAME), metadata={
+        "description": "the file name, as `GET /stream/recordings/{name}` takes it"})
+    bytes = Integer(required=True, validate=validate.Range(0),
+                    metadata={"description": "its size now (a file being written grows)"})
+    startedAt = epoch_ms(required=True, metadata={
+        "description": "from the UTC stamp in the name, else the last write minus the length"})
+    durationSeconds = Number(required=True, allow_none=True, validate=validate.Range(0),
+                             metadata={"description": "null while a new file cannot be read"})
+
+
 class LayerTypeFieldSchema(Schema):
     """One content field of a layer type (`GET /stream/layer-types`)."""
 
@@ -231,6 +245,7 @@ class LayerTypeSchema(Schema):
 __all__ = [
     "CommandStatusSchema", "EmptySchema", "ErrorSchema", "HealthSchema", "LayerReadSchema",
     "LayerTypeSchema", "OutputReadSchema",
-    "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema", "TicketSchema",
+    "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema",
+    "RecordingSchema", "TicketSchema",
     "VersionConflictSchema",
 ]
