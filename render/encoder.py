@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any, cast
 
 import av
 import cv2
@@ -92,7 +93,8 @@ class Encoder:
         # colour conversion then (x264 copies the picture, so reusing it is safe).
         if frame_bgr is self._last_array and self._last_frame is not None:
             return self._last_frame
-        yuv = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2YUV_I420)
+        yuv = cast(numpy.ndarray[Any, numpy.dtype[numpy.uint8]],
+                   cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2YUV_I420))
         self._last_frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         self._last_array = frame_bgr
         return self._last_frame
@@ -109,14 +111,22 @@ class Encoder:
         return packets
 
     @staticmethod
-    def _video_packets(packets: list[av.Packet]) -> list[EncodedPacket]:
-        return [EncodedPacket("video", bytes(p), p.pts, p.dts, p.is_keyframe, p.duration or 1)
+    def _video_packets(packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
+        return [EncodedPacket("video", bytes(p), *_times(p), p.is_keyframe, p.duration or 1)
                 for p in packets]
 
     @staticmethod
-    def _audio_packets(packets: list[av.Packet]) -> list[EncodedPacket]:
-        return [EncodedPacket("audio", bytes(p), p.pts, p.dts, True,
+    def _audio_packets(packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
+        return [EncodedPacket("audio", bytes(p), *_times(p), True,
                               p.duration or AUDIO_FRAME_SAMPLES) for p in packets]
+
+
+def _times(packet: av.Packet[Any]) -> tuple[int, int]:
+    """pts and dts of an encoded packet (an encoder always sets both; PyAV types them
+    optional)."""
+    if packet.pts is None or packet.dts is None:
+        raise RuntimeError("the encoder returned a packet without timestamps")
+    return packet.pts, packet.dts
 
 
 def _video_context(width: int, height: int, fps: int, bitrate: int) -> av.VideoCodecContext:
