@@ -176,8 +176,14 @@ class OutputStore:
         if record or not urls:
             wires.append({"kind": "record"})
         for number, wire in enumerate(wires):
-            outcome = self.create(f"seed-outputs-{self.keys.prefix}-{number}",
-                                  load_new_output(wire))
+            try:
+                new = load_new_output(wire)
+            except ValidationError as exc:
+                # Never echo the URL: it carries the stream key.
+                log.error("RTMP_URL entry %d is not a usable output and was skipped: %s",
+                          number + 1, sorted(flatten_messages(exc.messages).values()))
+                continue
+            outcome = self.create(f"seed-outputs-{self.keys.prefix}-{number}", new)
             log.info("output seeded from the environment: %s (%d)",
                      (outcome.body or {}).get("name"), outcome.status)
 

@@ -131,3 +131,10 @@ def test_the_environment_seeds_outputs_once(store: StateStore,
     store.outputs.delete("c-delete", seeded[0].id)
     store.outputs.seed([f"{INGEST}/{KEY}"], record=True)
     assert len(store.outputs.all()) == 1  # seeding happens once, not whenever a few are left
+
+
+def test_a_bad_rtmp_url_is_skipped_when_seeding(store: StateStore,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    store.outputs.seed([f"rtmp://user:{KEY}@example.com/app", f"{INGEST}/{KEY}"], record=False)
+    assert [output.name for output in store.outputs.all()] == [INGEST]
+    assert "entry 1 is not a usable output" in caplog.text and KEY not in caplog.text
