@@ -1,7 +1,8 @@
 """One running stream: the encoder and every destination it feeds, changed while on air.
 
-Frames are encoded once; each packet goes to every destination, whose `send` never blocks
-(a sender process per destination does the network or disk I/O). `apply` brings the
+Frames are encoded once; the packets of each encode call are packed once into a batch that
+goes to every destination, whose `send` never blocks (a sender process per destination does
+the network or disk I/O). `apply` brings the
 destinations to the store's targets between two frames: a new output joins at the next
 keyframe (its queue waits for one), a removed one writes its trailer in the background, and
 the others do not notice. Closing flushes the encoder and lets every destination write its
@@ -19,8 +20,9 @@ import numpy as np
 
 from core.config import Settings
 from core.outputs import OutputTarget
-from render.encoder import Encoder
+from render.encoder import EncodedPacket, Encoder
 from render.outputs import Destination
+from render.outputs.packets import Batch
 from render.outputs.targets import same_connection
 
 log = logging.getLogger(__name__)
@@ -127,8 +129,10 @@ class Pipeline:
         return threading.Thread(target=destination.close, args=(CLOSE_TIMEOUT,),
                                 name=f"closing {destination.name}", daemon=True)
 
-    def _fan_out(self, packets: list[Any]) -> None:
+    def _fan_out(self, packets: list[EncodedPacket]) -> None:
         destinations = self.destinations
-        for packet in packets:
-            for destination in destinations:
-                destination.send(packet)
+        if not packets or not destinations:
+            return
+        batch = Batch.of(packets)
+        for destination in destinations:
+            destination.send(batch)

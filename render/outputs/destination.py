@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from core.outputs import OutputTarget
-from render.encoder import EncodedPacket, StreamInfo
+from render.encoder import StreamInfo
 from render.outputs.backoff import Backoff
 from render.outputs.meter import RateMeter
-from render.outputs.packets import PacketQueue
+from render.outputs.packets import Batch, PacketQueue
 from render.outputs.segments import prune
 from render.outputs.session import SenderSession
 
@@ -35,7 +35,7 @@ STABLE_AFTER = 10.0
 
 
 class Destination:
-    """Streams the packets given to `send` to one target, whatever the other targets do.
+    """Streams the batches given to `send` to one target, whatever the other targets do.
 
     `send` only appends to a bounded in-memory queue; the sender process does the I/O. A
     sender that has not connected `connect_timeout` seconds after its first packet, or has
@@ -81,12 +81,13 @@ class Destination:
         done, ready for packets); whether it is."""
         return self._started.wait(timeout)
 
-    def send(self, packet: EncodedPacket) -> None:
-        """Queue `packet` for the sender; never blocks, never raises."""
+    def send(self, batch: Batch) -> None:
+        """Queue `batch` (one encode call's packets) for the sender; never blocks, never
+        raises."""
         try:
-            self._queue.put(packet)
+            self._queue.put(batch)
         except Exception:  # noqa: BLE001 - an output must never break the render loop
-            log.exception("%s: could not queue a packet", self.name)
+            log.exception("%s: could not queue packets", self.name)
 
     @property
     def name(self) -> str:

@@ -1,34 +1,77 @@
-"""Encoded packets on their way to a sender: a bounded queue and the pipe wire format."""
+"""Encoded packets on their way to a sender: batches, a bounded queue and the pipe format.
+
+The packets of one encode call (a video frame and the audio that covers it) travel as one
+`Batch`: packed into one pipe message once, in the render process, and shared by every
+destination, so each destination costs one queue entry, one pipe write and one sender
+wake-up a frame instead of one per packet.
+"""
 
 from __future__ import annotations
 
 import collections
 import struct
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from render.encoder import EncodedPacket
 
-_HEADER = struct.Struct("<BBqqq")  # kind, keyframe, pts, dts, duration
+_HEADER = struct.Struct("<BBqqqI")  # kind, keyframe, pts, dts, duration, data size
 _KINDS = ("video", "audio")
 CLOSE = b""  # an empty message asks the sender to write its trailer and exit
 
 
-def pack(packet: EncodedPacket) -> bytes:
-    """The packet as one pipe message."""
-    header = _HEADER.pack(_KINDS.index(packet.kind), packet.keyframe, packet.pts, packet.dts,
-                          packet.duration)
-    return header + packet.data
+@dataclass(frozen=True)
+class Batch:
+    """Packets in decoding order and the one pipe message that carries them all."""
+
+    packets: tuple[EncodedPacket, ...]
+    message: bytes
+    keyframe_at: int | None  # index of the first video keyframe, if any
+
+    @classmethod
+    def of(cls, packets: Sequence[EncodedPacket]) -> Batch:
+        """The batch of `packets` (packed here, once for every destination)."""
+        keyframe_at = next((index for index, packet in enumerate(packets)
+                            if _is_video_keyframe(packet)), None)
+        return cls(tuple(packets), pack(packets), keyframe_at)
+
+    def from_keyframe(self) -> Batch | None:
+        """This batch from its first video keyframe on (itself when it starts with one), or
+        None when it holds no keyframe."""
+        if not self.keyframe_at:
+            return self if self.keyframe_at == 0 else None
+        return Batch.of(self.packets[self.keyframe_at:])
+
+    def __len__(self) -> int:
+        return len(self.packets)
 
 
-def unpack(message: bytes) -> EncodedPacket:
-    """The packet `pack` made."""
-    kind, keyframe, pts, dts, duration = _HEADER.unpack_from(message)
-    return EncodedPacket(_KINDS[kind], message[_HEADER.size:], pts, dts, bool(keyframe),
-                         duration)
+def pack(packets: Sequence[EncodedPacket]) -> bytes:
+    """`packets` as one pipe message."""
+    parts = []
+    for packet in packets:
+        parts.append(_HEADER.pack(_KINDS.index(packet.kind), packet.keyframe, packet.pts,
+                                  packet.dts, packet.duration, len(packet.data)))
+        parts.append(packet.data)
+    return b"".join(parts)
+
+
+def unpack(message: bytes) -> list[EncodedPacket]:
+    """The packets `pack` put in `message`, in their order."""
+    packets = []
+    offset, end, header_size = 0, len(message), _HEADER.size
+    while offset < end:
+        kind, keyframe, pts, dts, duration, size = _HEADER.unpack_from(message, offset)
+        offset += header_size
+        packets.append(EncodedPacket(_KINDS[kind], message[offset:offset + size], pts, dts,
+                                     bool(keyframe), duration))
+        offset += size
+    return packets
 
 
 class PacketQueue:
-    """A byte-bounded FIFO that never blocks the producer.
+    """A byte-bounded FIFO of batches that never blocks the producer.
 
     When it overflows it empties itself and skips everything up to the next video
     keyframe, so what it holds always decodes from its head.
@@ -36,63 +79,93 @@ class PacketQueue:
 
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
-        self._items: collections.deque[EncodedPacket] = collections.deque()
+        self._items: collections.deque[Batch] = collections.deque()
         self._bytes = 0
+        self._packets = 0
         self._want_keyframe = True
         self._closing = False
+        self._closed = threading.Event()
         self._ready = threading.Condition()
-        self.dropped = 0
+        self.dropped = 0  # packets
 
-    def put(self, packet: EncodedPacket) -> None:
-        """Append `packet`, or drop it (counted) while waiting for a keyframe."""
+    def put(self, batch: Batch) -> None:
+        """Append `batch`, or drop it (its packets counted) while waiting for a keyframe; a
+        batch that holds one joins from that keyframe on."""
         with self._ready:
-            if self._want_keyframe and not _is_video_keyframe(packet):
-                self.dropped += 1
-                return
+            if self._want_keyframe:
+                tail = batch.from_keyframe()
+                self.dropped += len(batch) - (len(tail) if tail else 0)
+                if tail is None:
+                    return
+                batch = tail
             self._want_keyframe = False
-            if self._bytes + len(packet.data) > self._max_bytes:
-                self.dropped += len(self._items) + 1
+            if self._bytes + len(batch.message) > self._max_bytes:
+                self.dropped += self._packets + len(batch)
                 self._clear(want_keyframe=True)
                 return
-            self._items.append(packet)
-            self._bytes += len(packet.data)
+            self._append(batch)
             self._ready.notify()
 
-    def get(self, timeout: float) -> EncodedPacket | bytes | None:
-        """The next packet; CLOSE once `close()` was called and the queue is empty; or None."""
+    def take(self, timeout: float, max_bytes: int = 4 << 20) -> list[Batch] | bytes | None:
+        """The queued batches, oldest first, as many as fit in `max_bytes` (at least one);
+        CLOSE once `close()` was called and the queue is empty; or None when nothing came
+        within `timeout` seconds."""
         with self._ready:
             self._ready.wait_for(lambda: self._items or self._closing, timeout)
-            if self._items:
-                packet = self._items.popleft()
-                self._bytes -= len(packet.data)
-                return packet
-            return CLOSE if self._closing else None
+            if not self._items:
+                return CLOSE if self._closing else None
+            batches: list[Batch] = []
+            size = 0
+            while self._items and (not batches or size + len(self._items[0].message)
+                                   <= max_bytes):
+                batch = self._items.popleft()
+                size += len(batch.message)
+                self._packets -= len(batch)
+                batches.append(batch)
+            self._bytes -= size
+            return batches
+
+    def wait_closed(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for `close()` (new batches do not end the wait);
+        whether it was called."""
+        return self._closed.wait(timeout)
 
     def restart_at_keyframe(self) -> None:
         """Keep only what follows the newest queued keyframe, for a freshly started sender."""
         with self._ready:
             for index in range(len(self._items) - 1, -1, -1):
-                if _is_video_keyframe(self._items[index]):
-                    for _ in range(index):
-                        self._bytes -= len(self._items.popleft().data)
-                        self.dropped += 1
+                tail = self._items[index].from_keyframe()
+                if tail is not None:
+                    kept = [tail, *list(self._items)[index + 1:]]
+                    self.dropped += self._packets - sum(len(batch) for batch in kept)
+                    self._clear(want_keyframe=False)
+                    for batch in kept:
+                        self._append(batch)
                     return
-            self.dropped += len(self._items)
+            self.dropped += self._packets
             self._clear(want_keyframe=True)
 
     def close(self) -> None:
-        """Let `get` return CLOSE once the queued packets are taken."""
+        """Let `take` return CLOSE once the queued batches are taken."""
         with self._ready:
             self._closing = True
+            self._closed.set()
             self._ready.notify_all()
 
     def __len__(self) -> int:
+        """Packets queued."""
         with self._ready:
-            return len(self._items)
+            return self._packets
+
+    def _append(self, batch: Batch) -> None:
+        self._items.append(batch)
+        self._bytes += len(batch.message)
+        self._packets += len(batch)
 
     def _clear(self, want_keyframe: bool) -> None:
         self._items.clear()
         self._bytes = 0
+        self._packets = 0
         self._want_keyframe = want_keyframe
 
 

@@ -2,7 +2,9 @@
 
 It runs in a process of its own because a connection can block inside FFmpeg for ever (an
 ingest that accepts TCP and never speaks RTMP, or one that froze); only killing the process
-frees it. The parent feeds packets through a pipe and reads short status tuples back:
+frees it. The parent feeds packets through a pipe, one message per encode call (a video frame
+and the audio that covers it, so the sender wakes once a frame), and reads short status tuples
+back:
 ("ready",) once it has started, ("connected",), ("file", path), ("progress", handled,
 packets, bytes), ("error", message), ("closed",).
 
@@ -70,12 +72,14 @@ def _pump(packets: Connection, status: Connection, muxer: Muxer) -> None:
                 return
             if message == CLOSE:
                 return
-            was_connected, was_file = muxer.connected, muxer.file
-            muxer.mux(unpack(message))
-            if muxer.file != was_file:
-                status.send(("file", muxer.file))
-            if muxer.connected and not was_connected:
-                status.send(("connected",))
+            # One message per encode call: a video frame and the audio that covers it.
+            for packet in unpack(message):
+                was_connected, was_file = muxer.connected, muxer.file
+                muxer.mux(packet)
+                if muxer.file != was_file:
+                    status.send(("file", muxer.file))
+                if muxer.connected and not was_connected:
+                    status.send(("connected",))
         now = time.monotonic()
         if muxer.handled != reported[0] and now - reported[1] >= REPORT_INTERVAL:
             status.send(("progress", muxer.handled, muxer.packets, muxer.bytes))
@@ -145,19 +149,19 @@ class Muxer:
         # AudioSpecificConfig (LC, 48 kHz, stereo), the same as the parent's encoder's.
         self._audio = container.add_stream("aac", rate=info.audio_rate, layout="stereo")
         self._container = container
+        self._time_bases = {"video": (self._video, Fraction(1, info.fps)),
+                            "audio": (self._audio, Fraction(1, info.audio_rate))}
         self._video_offset = keyframe.pts
         self._audio_offset = round(Fraction(keyframe.pts * info.audio_rate, info.fps))
 
     def _build(self, packet: EncodedPacket) -> av.Packet[Any] | None:
-        if packet.kind == "video":
-            offset, stream, rate = self._video_offset, self._video, self._stream.fps
-        else:
-            offset, stream, rate = self._audio_offset, self._audio, self._stream.audio_rate
+        offset = self._video_offset if packet.kind == "video" else self._audio_offset
         if packet.dts - offset < 0:
             return None  # from before this connection's (or segment's) first keyframe
+        stream, time_base = self._time_bases[packet.kind]
         built = av.Packet(packet.data)
         built.stream = stream
-        built.time_base = Fraction(1, rate)
+        built.time_base = time_base
         built.pts = packet.pts - offset
         built.dts = packet.dts - offset
         built.duration = packet.duration

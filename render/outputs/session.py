@@ -10,15 +10,22 @@ from typing import Any
 
 from core.outputs import OutputTarget
 from render.encoder import StreamInfo
-from render.outputs.packets import CLOSE, PacketQueue, pack
+from render.outputs.packets import PacketQueue
 from render.outputs.sender import run_sender
+
+# A sender wakes at most this often (a close is sent at once). Each wake-up costs a sender
+# about 0.2 ms of CPU however little it then muxes (a Python process whose caches the encoder
+# has meanwhile evicted), against about 0.08 ms a frame for the muxing itself: woken once a
+# frame, each output cost 7% of the whole stream's CPU; every 0.1 s, 3% (docs/field-notes.md).
+# The price is up to this much more latency on every output.
+SEND_INTERVAL = 0.1
 
 # The render process runs x264 threads: forking it could copy a held lock into the child.
 _SPAWN = multiprocessing.get_context("spawn")
 
 
 class SenderSession:
-    """One sender process plus the thread that writes queued packets into its pipe.
+    """One sender process plus the thread that writes queued batches into its pipe.
 
     Only the feeder thread ever blocks on the pipe; killing the process breaks the pipe and
     frees it.
@@ -77,16 +84,21 @@ class SenderSession:
 
     def _feed(self) -> None:
         while not self._stopping.is_set():
-            item = self._queue.get(timeout=0.2)
-            if item is None:
+            taken = self._queue.take(timeout=0.2)
+            if taken is None:
                 continue
-            message = item if isinstance(item, bytes) else pack(item)
+            if isinstance(taken, bytes):  # CLOSE
+                with contextlib.suppress(OSError, ValueError):
+                    self._data.send_bytes(taken)
+                return
+            # Each batch was packed once by the render thread for every destination; the
+            # wire format is self-delimiting, so batches joined are still one message.
             try:
-                self._data.send_bytes(message)
+                self._data.send_bytes(b"".join(batch.message for batch in taken))
             except (OSError, ValueError):  # the sender died or was killed
                 return
-            if message == CLOSE:
-                return
-            self.fed += 1
+            self.fed += sum(len(batch) for batch in taken)
             if self.first_fed_at is None:
                 self.first_fed_at = time.monotonic()
+            # Gather the next frames before waking the sender again: see SEND_INTERVAL.
+            self._queue.wait_closed(SEND_INTERVAL)

@@ -14,6 +14,7 @@ import pytest
 from core.outputs import OutputTarget
 from render.encoder import Encoder, StreamInfo
 from render.outputs import Destination
+from render.outputs.packets import Batch
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
 
@@ -90,11 +91,13 @@ class Feeder:
             self._stop.wait(max(0.0, started + slot / self.encoder.info.fps - time.monotonic()))
 
     def _send(self, packets: list) -> None:
-        for packet in packets:
-            for destination in self.destinations:
-                began = time.perf_counter()
-                destination.send(packet)
-                self.slowest_send = max(self.slowest_send, time.perf_counter() - began)
+        if not packets:
+            return
+        batch = Batch.of(packets)  # as the pipeline does: packed once for every destination
+        for destination in self.destinations:
+            began = time.perf_counter()
+            destination.send(batch)
+            self.slowest_send = max(self.slowest_send, time.perf_counter() - began)
 
 
 @pytest.fixture
