@@ -16,7 +16,8 @@ from render.outputs.sender import run_sender
 # A sender wakes at most this often (a close is sent at once). Each wake-up costs a sender
 # about 0.2 ms of CPU however little it then muxes (a Python process whose caches the encoder
 # has meanwhile evicted), against about 0.08 ms a frame for the muxing itself: woken once a
-# frame, each output cost 7% of the whole stream's CPU; every 0.1 s, 3% (docs/field-notes.md).
+# frame, each extra output cost 7% of one output's CPU a frame; every 0.1 s, 2.4-5.1% (median
+# 2.6%, docs/testing.md; what a wake-up costs: docs/field-notes.md).
 # The price is up to this much more latency on every output.
 SEND_INTERVAL = 0.1
 
