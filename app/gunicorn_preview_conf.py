@@ -14,12 +14,3 @@ def on_starting(server: Any) -> None:
     from core.config import refuse_to_listen
 
     refuse_to_listen(server.cfg.address)
-
-
-def worker_exit(server: Any, worker: Any) -> None:
-    """Stop the app's background threads when a worker exits."""
-    from app.preview import stop_preview_threads
-
-    app = getattr(worker, "wsgi", None)
-    if app is not None:
-        stop_preview_threads(app)

@@ -87,5 +87,7 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
 
 
 def stop_preview_threads(app: Flask) -> None:
-    """Stop the threads `create_preview_app` started (a worker exiting, a test ending)."""
+    """Stop the threads `create_preview_app` started (tests call it). A gunicorn worker does
+    not: its threads are daemons, and a hook that joined them on exit delayed the restart of a
+    preview whose master was killed (the orphaned worker held the port while it waited)."""
     app.extensions[PREVIEW_EXTENSION]()
