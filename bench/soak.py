@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,11 +29,9 @@ from pathlib import Path
 import redis
 
 from bench.api import Client
-from bench.scene import create_scene, make_media
+from bench.system import reference_system
 from core.config import load_settings
 from core.redis_client import connect
-from core.store import StateStore
-from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.processes import wait_until
 from tests.support.stack import Stack
 
@@ -142,16 +139,15 @@ def dropped_frames(url: str) -> int:
 
 def soak(stack: Stack, minutes: float, speed: float, every: float) -> None:
     """Stream, drive the traffic and sample memory; print the table."""
-    settings = load_settings({**stack.env})
-    client = connect(settings)
-    create_scene(StateStore.from_settings(settings, client))
+    client = connect(load_settings({**stack.env}))
     with Client(stack.url, None) as api:
         api.call("POST", "/stream/start")
     wait_until(lambda: _streaming(stack.url), 60, "the stream on air")
     series = {pid: Series(name, pid) for pid, name in processes(stack).items()}
     drops: list[tuple[float, int]] = []
     censuses: list[dict[str, tuple[int, int]]] = []
-    stop, counts = threading.Event(), {}
+    stop = threading.Event()
+    counts: dict[str, int] = {}
     driver = threading.Thread(target=drive, args=(stack.url, speed, stop, counts), daemon=True)
     started = time.monotonic()
     driver.start()
@@ -213,6 +209,8 @@ def report_redis(censuses: list[dict[str, tuple[int, int]]]) -> None:
     for name in sorted(set(first) | set(last)):
         (keys_a, bytes_a), (keys_b, bytes_b) = first.get(name, (0, 0)), last.get(name, (0, 0))
         print(f"| {name} | {keys_a} | {keys_b} | {bytes_a / 1024:.0f} | {bytes_b / 1024:.0f} |")
+    print("(state the design keeps: command outcomes for COMMAND_TTL, the events stream up to "
+          "EVENTS_MAXLEN)")
 
 
 def report_drops(drops: list[tuple[float, int]]) -> None:
@@ -234,19 +232,8 @@ def main() -> None:
                         help="traffic multiplier: PATCHes per second (chat at half that)")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-soak-") as temp:
-        workdir = Path(temp)
-        (workdir / "data" / "media").mkdir(parents=True)
-        make_media(workdir / "data" / "media")
-        nginx = NginxRtmp(workdir / "nginx").start()
-        stack = Stack(workdir / "data", env={"RTMP_URL": nginx.url("soak")})
-        try:
-            print("starting the system (make run) ...", flush=True)
-            stack.start()
-            soak(stack, args.minutes, args.speed, args.every)
-        finally:
-            stack.stop()
-            nginx.stop()
+    with reference_system("soak") as stack:
+        soak(stack, args.minutes, args.speed, args.every)
 
 
 if __name__ == "__main__":

@@ -21,18 +21,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-from bench.scene import create_scene, make_media
-from core.config import load_settings
-from core.redis_client import connect
-from core.store import StateStore
+from bench.system import reference_system
 from tests.support.metrics import scrape
-from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.processes import wait_until
 from tests.support.stack import Stack
 
@@ -77,25 +71,12 @@ def main() -> int:
                         help="how long each start streams before it is measured and stopped")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as temp:
-        work = Path(temp)
-        (work / "data" / "media").mkdir(parents=True)
-        make_media(work / "data" / "media")
-        nginx = NginxRtmp(work / "nginx").start()
-        stack = Stack(work / "data", env={"RTMP_URL": nginx.url("startup")})
-        try:
-            print("starting the system (make run) ...", flush=True)
-            stack.start()
-            settings = load_settings({**stack.env})
-            create_scene(StateStore.from_settings(settings, connect(settings)))
-            for number in range(1, args.starts + 1):
-                frames, dropped, slow = one_start(stack, args.seconds)
-                results.append(dropped)
-                print(f"start {number}: {frames} frames in the first {args.seconds:g} s, "
-                      f"{dropped} dropped, {slow} over 33 ms", flush=True)
-        finally:
-            stack.stop()
-            nginx.stop()
+    with reference_system("startup") as stack:
+        for number in range(1, args.starts + 1):
+            frames, dropped, slow = one_start(stack, args.seconds)
+            results.append(dropped)
+            print(f"start {number}: {frames} frames in the first {args.seconds:g} s, "
+                  f"{dropped} dropped, {slow} over 33 ms", flush=True)
     print(f"dropped at start-up: {sum(results)} over {len(results)} starts "
           f"({', '.join(map(str, results))})")
     return 0
