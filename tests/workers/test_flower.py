@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import requests
+from flask.testing import FlaskClient
 
 from tests.support.processes import Process, free_port, wait_until
 from tests.support.supervisord import supervisord_argv, supervisord_programs
@@ -69,5 +70,35 @@ def test_without_flower_basic_auth_a_password_is_made_and_kept(
     flower, url = start_flower(env, tmp_path / "flower-2.log")
     try:
         assert requests.get(url, auth=(user, password), timeout=10).status_code == 200
+    finally:
+        flower.stop()
+
+
+def test_flower_keeps_only_the_latest_tasks(base_env: dict[str, str], client: FlaskClient,
+                                            tmp_path: Path) -> None:
+    """Flower's own default keeps 100,000 tasks (about 1 GB here): the launcher sets 100, and
+    an operator's FLOWER_MAX_TASKS wins."""
+    auth = ("ops", "flower-pass-123")
+    env = {**base_env, "FLOWER_BASIC_AUTH": ":".join(auth), "DATA_DIR": str(tmp_path)}
+    flower, url = start_flower(env, tmp_path / "flower.log")
+    try:
+        assert flower.popen is not None  # the launcher became Flower: same process
+        launched = Path(f"/proc/{flower.popen.pid}/environ").read_bytes().split(b"\0")
+        assert b"FLOWER_MAX_TASKS=100" in launched
+    finally:
+        flower.stop()
+
+    flower, url = start_flower({**env, "FLOWER_MAX_TASKS": "3"}, tmp_path / "flower-3.log")
+    seen: set[str] = set()
+
+    def many_tasks_seen() -> bool:
+        # Flower turns the worker's task events on within 5 s; post until it has seen 8.
+        client.post("/stream/chat", json={"author": "ann", "message": f"hello {len(seen)}"})
+        seen.update(requests.get(f"{url}/api/tasks", auth=auth, timeout=10).json())
+        return len(seen) >= 8
+
+    try:
+        wait_until(many_tasks_seen, 60, "8 tasks in flower", interval=0.2)
+        assert len(requests.get(f"{url}/api/tasks", auth=auth, timeout=10).json()) == 3
     finally:
         flower.stop()
