@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 
 from core import events
 from core.commit import Change, Outcome, Plan, dumps
-from core.errors import InvalidInput, NotFound, VersionConflict
+from core.errors import InvalidInput
 from core.keys import Keys
 from core.outputs import (
     MAX_OUTPUTS,
@@ -34,7 +34,7 @@ from core.outputs import (
 from core.outputs.model import join_key, split_key
 from core.outputs.schemas import checked
 from core.schemas.fields import flatten_messages
-from core.store.values import StoredValues
+from core.store.values import StoredValues, check_version
 
 log = logging.getLogger(__name__)
 
@@ -194,17 +194,13 @@ class OutputStore:
 
     def _read(self, output_id: str) -> tuple[str, Output]:
         raw = cast(str | None, self.redis.hget(self.keys.outputs, output_id))
-        output = self._values.parse(self.keys.outputs, output_id, raw, load_output)
-        if raw is None or output is None:
-            raise NotFound(f"no output with id {output_id!r}", {"id": "unknown output"})
-        return raw, output
+        output = self._values.require(self.keys.outputs, output_id, raw, load_output, "output")
+        return cast(str, raw), output
 
     def _for_change(self, output_id: str, if_match: int | None) -> tuple[str, Output]:
         raw, output = self._read(output_id)
-        if if_match is not None and if_match != output.version:
-            raise VersionConflict(
-                f"output {output_id} is at version {output.version}, not {if_match}",
-                current=dump_output(output))
+        check_version("output", output_id, output.version, if_match,
+                      lambda: dump_output(output))
         return raw, output
 
     def _check_name_free(self, name: str) -> None:

@@ -37,10 +37,8 @@ from core.errors import (
     DomainError,
     InvalidInput,
     LimitExceeded,
-    NotFound,
     StoreContention,
     Unavailable,
-    VersionConflict,
 )
 from core.keys import Keys
 from core.layers import Layer, NewLayer, apply_patch, dump_layer, layer_order, load_layer
@@ -49,7 +47,7 @@ from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
 from core.store.live import TICKET_TTL_SECONDS, LiveState
 from core.store.outputs import OutputStore, with_state
-from core.store.values import StoredValues, now_ms
+from core.store.values import StoredValues, check_version, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -380,18 +378,12 @@ class StateStore:
     def _read_layer(self, layer_id: str) -> tuple[str, Layer]:
         """A layer's raw JSON (for compare-and-set) and its parsed form, or NotFound."""
         raw = cast(str | None, self.redis.hget(self.keys.layers, layer_id))
-        layer = self._values.parse(self.keys.layers, layer_id, raw, load_layer)
-        if raw is None or layer is None:
-            raise NotFound(f"no layer with id {layer_id!r}", {"id": "unknown layer"})
-        return raw, layer
+        layer = self._values.require(self.keys.layers, layer_id, raw, load_layer, "layer")
+        return cast(str, raw), layer
 
     def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, Layer]:
         raw, layer = self._read_layer(layer_id)
-        if if_match is not None and if_match != layer.version:
-            raise VersionConflict(
-                f"layer {layer_id} is at version {layer.version}, not {if_match}",
-                current=dump_layer(layer),
-            )
+        check_version("layer", layer_id, layer.version, if_match, lambda: dump_layer(layer))
         return raw, layer
 
     def _stream_with_raw(self) -> tuple[str, dict[str, Any]]:

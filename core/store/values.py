@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from marshmallow import ValidationError
 
 from core.commit import Committer
+from core.errors import NotFound, VersionConflict
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +45,20 @@ class StoredValues:
             log.error("corrupt value at %s[%s] quarantined: %s", key, where, reason)
             self._committer.quarantine(key, where, raw, reason)
             return None
+
+    def require(self, key: str, where: str, raw: str | None,
+                load: Callable[[dict[str, Any]], Loaded], what: str) -> Loaded:
+        """Like `parse`, but NotFound (naming `what`) when the value is absent or corrupt."""
+        found = self.parse(key, where, raw, load)
+        if found is None:
+            raise NotFound(f"no {what} with id {where!r}", {"id": f"unknown {what}"})
+        return found
+
+
+def check_version(what: str, resource_id: str, version: int, if_match: int | None,
+                  current: Callable[[], dict[str, Any]]) -> None:
+    """VersionConflict (with the resource as it is now) unless `if_match` is absent or is
+    `version`."""
+    if if_match is not None and if_match != version:
+        raise VersionConflict(f"{what} {resource_id} is at version {version}, not {if_match}",
+                              current=current())
