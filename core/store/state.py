@@ -9,7 +9,6 @@ once however often its task is delivered.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -22,36 +21,31 @@ from marshmallow import ValidationError
 
 from core import events
 from core.commit import (
-    COMMAND_TTL,
     Change,
-    CommitResult,
     Committer,
     Outcome,
-    Pending,
     Plan,
     dumps,
 )
 from core.config import Settings
 from core.errors import (
     Conflict,
-    DomainError,
     InvalidInput,
     LimitExceeded,
     StoreContention,
-    Unavailable,
 )
 from core.keys import Keys
 from core.layers import Layer, NewLayer, apply_patch, dump_layer, layer_order, load_layer
 from core.layers.schemas import Z_INDEX
 from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
+from core.store.commands import CAS_ATTEMPTS, CommandRunner
 from core.store.live import TICKET_TTL_SECONDS, LiveState
 from core.store.outputs import OutputStore, with_state
 from core.store.values import StoredValues, check_version, now_ms
 
 log = logging.getLogger(__name__)
 
-CAS_ATTEMPTS = 200
 STREAM_FIELD = "desired"
 STREAM_ACTIONS = ("start", "stop", "pause", "resume")
 # What `GET /stream/status` shows of each output (its read shows every field).
@@ -61,22 +55,20 @@ _stream_schema = StreamRecordSchema()
 _chat_schema = ChatMessageSchema()
 
 
-class StateStore:
+class StateStore(CommandRunner):
     """Reads and atomically changes the stream, its layers, chat and preview clients."""
 
     def __init__(
         self, client: redis.Redis, keys: Keys, *, max_layers: int, chat_history: int,
         events_maxlen: int, clock: Callable[[], int] = now_ms,
     ) -> None:
-        self.redis = client
-        self.keys = keys
+        super().__init__(client, keys, Committer(client, keys, events_maxlen=events_maxlen))
         self.max_layers = max_layers
         self.chat_history = chat_history
         self._clock = clock
-        self._committer = Committer(client, keys, events_maxlen=events_maxlen)
         self._values = StoredValues(self._committer)
         self.live = LiveState(client, keys, self._values, clock=clock)
-        self.outputs = OutputStore(client, keys, self._values, self._run, clock)
+        self.outputs = OutputStore(client, keys, self._values, self.run, clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
@@ -180,32 +172,6 @@ class StateStore:
         """Release the store's connections."""
         self.redis.close()
 
-    # ---- commands ----------------------------------------------------------------------
-
-    def mark_pending(self, command_id: str) -> None:
-        """Record that a command was sent, so its status can be asked for before it runs."""
-        self.redis.set(self.keys.command(command_id), dumps({"state": "pending"}),
-                       ex=COMMAND_TTL, nx=True)
-
-    def command(self, command_id: str) -> Outcome | Pending | None:
-        """A command's outcome; Pending while it waits; None if unknown or expired."""
-        raw = self.redis.get(self.keys.command(command_id))
-        if raw is None:
-            return None
-        record = json.loads(raw)
-        if record.get("state") == "done":
-            return Outcome.from_record(record)
-        return Pending(command_id)
-
-    def wait_for_outcome(
-        self, blocking: redis.Redis, command_id: str, timeout: float
-    ) -> Outcome | None:
-        """Block up to `timeout` seconds for a command's outcome, through `blocking`."""
-        popped = blocking.blpop([self.keys.reply(command_id)], timeout=timeout)
-        if popped is None:
-            return None
-        return Outcome.from_record(json.loads(popped[1]))
-
     # ---- mutations ---------------------------------------------------------------------
 
     def set_stream_state(self, command_id: str, action: str) -> Outcome:
@@ -228,7 +194,7 @@ class StateStore:
                 event=(events.STREAM_STATE, {"action": action, **new}),
             )
 
-        return self._run(command_id, plan)
+        return self.run(command_id, plan)
 
     def create_layer(self, command_id: str, new: NewLayer) -> Outcome:
         """Add a layer; without a zIndex it goes on top."""
@@ -254,11 +220,7 @@ class StateStore:
                     {"layers": f"limit is {self.max_layers}"})),
             )
 
-        return self._run(command_id, plan)
-
-    def refuse(self, command_id: str, error: DomainError) -> Outcome:
-        """Record `error` as a command's outcome (a message the worker could not accept)."""
-        return self._run(command_id, _refusal(error))
+        return self.run(command_id, plan)
 
     def update_layer(
         self, command_id: str, layer_id: str, patch: Mapping[str, Any],
@@ -291,7 +253,7 @@ class StateStore:
                 event=(events.LAYER_DELETED, {"id": layer_id, "version": layer.version + 1}),
             )
 
-        return self._run(command_id, plan)
+        return self.run(command_id, plan)
 
     def reorder_layers(self, command_id: str, ids: list[str]) -> Outcome:
         """Restack layers: `ids` names every layer, bottom first; zIndex becomes the position."""
@@ -319,7 +281,7 @@ class StateStore:
             return Plan(Outcome(200, stacked), changes,
                         event=(events.LAYERS_REORDERED, {"layers": summary}) if changes else None)
 
-        return self._run(command_id, plan)
+        return self.run(command_id, plan)
 
     def post_chat(self, command_id: str, author: str, message: str) -> Outcome:
         """Append a chat message; the history keeps the latest CHAT_HISTORY."""
@@ -335,7 +297,7 @@ class StateStore:
                 push=(self.keys.chat, dumps(entry), self.chat_history),
             )
 
-        return self._run(command_id, plan)
+        return self.run(command_id, plan)
 
     def trim_chat(self) -> int:
         """Cut the chat history down to CHAT_HISTORY (posts trim as they go; this catches a
@@ -369,7 +331,7 @@ class StateStore:
                 event=(event_type, changed),
             )
 
-        return self._run(command_id, plan)
+        return self.run(command_id, plan)
 
     def _layer_hash(self) -> dict[str, str]:
         """Every stored layer's raw JSON by id (the client decodes replies to str)."""
@@ -398,36 +360,6 @@ class StateStore:
             self.redis.hsetnx(self.keys.stream, STREAM_FIELD, dumps(defaults))
         raise StoreContention("the stream record keeps changing under us; retry")
 
-    def _run(self, command_id: str, plan: Callable[[], Plan]) -> Outcome:
-        """Plan and commit until the values read are still current when written."""
-        refused_by_store = False
-        for _ in range(CAS_ATTEMPTS):
-            try:
-                try:
-                    planned = plan()
-                except DomainError as exc:
-                    planned = _refusal(exc)()
-                result, stored = self._committer.commit(command_id, planned)
-            except redis.ResponseError as exc:
-                # A key of the wrong type (WRONGTYPE) or a full Redis: the store needs the
-                # operator, and the client gets 503. The refusal touches only the command's own
-                # keys, so it can still be recorded; if even that fails, the task fails.
-                if refused_by_store:
-                    raise
-                refused_by_store = True
-                log.error("Redis refused command %s: %s", command_id, exc)
-                plan = _refusal(Unavailable("the state store refused the change; retry later"))
-                continue
-            if result == CommitResult.DUPLICATE and stored is not None:
-                log.info("command %s was already applied; returning its outcome", command_id)
-                return stored
-            if result == CommitResult.APPLIED:
-                return planned.outcome
-            if result == CommitResult.LIMIT and planned.cap is not None:
-                # Record the refusal as this command's outcome, through the same commit path.
-                plan = _refusal(planned.cap[2])
-        raise StoreContention("too many concurrent changes to the same resource; retry")
-
 
 def _stream_target(state: str, action: str) -> str:
     if action == "start" or (action == "resume" and state != "stopped"):
@@ -437,9 +369,4 @@ def _stream_target(state: str, action: str) -> str:
     if action == "pause" and state != "stopped":
         return "paused"
     raise Conflict(f"cannot {action} a stopped stream; start it first", {"state": state})
-
-
-def _refusal(error: DomainError) -> Callable[[], Plan]:
-    """A plan that changes nothing and answers with `error`."""
-    return lambda: Plan(Outcome(error.status, error.to_body()))
 
