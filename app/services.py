@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,16 @@ class CommandBus:
         self.blocking = blocking
         self._timeout = timeout
 
-    def run(self, task_name: str, **kwargs: Any) -> tuple[str, Outcome | None]:
-        """Send `task_name` and wait up to the command timeout; None means still pending."""
+    def run(self, task_name: str, shown: Mapping[str, Any] | None = None,
+            **kwargs: Any) -> tuple[str, Outcome | None]:
+        """Send `task_name` and wait up to the command timeout; None means still pending.
+
+        `shown` replaces arguments holding secrets in what Celery logs and Flower shows.
+        """
         command_id = uuid.uuid4().hex
-        self._celery.send_task(task_name, kwargs={"command_id": command_id, **kwargs})
+        arguments = {"command_id": command_id, **kwargs}
+        self._celery.send_task(task_name, kwargs=arguments,
+                               kwargsrepr=repr({**arguments, **shown}) if shown else None)
         outcome = self._store.wait_for_outcome(self.blocking, command_id, self._timeout)
         if outcome is None:
             self._store.mark_pending(command_id)

@@ -25,12 +25,14 @@ UPDATE_LAYER: Final = "layers.update"
 DELETE_LAYER: Final = "layers.delete"
 SET_VISIBILITY: Final = "layers.visibility"
 REORDER_LAYERS: Final = "layers.reorder"
+CONTROL_PLAYBACK: Final = "layers.playback"
 POST_CHAT: Final = "chat.post"
 CREATE_OUTPUT: Final = "outputs.create"
 UPDATE_OUTPUT: Final = "outputs.update"
 DELETE_OUTPUT: Final = "outputs.delete"
 COMMANDS: Final = (SET_STREAM_STATE, CREATE_LAYER, UPDATE_LAYER, DELETE_LAYER, SET_VISIBILITY,
-                   REORDER_LAYERS, POST_CHAT, CREATE_OUTPUT, UPDATE_OUTPUT, DELETE_OUTPUT)
+                   REORDER_LAYERS, CONTROL_PLAYBACK, POST_CHAT, CREATE_OUTPUT, UPDATE_OUTPUT,
+                   DELETE_OUTPUT)
 
 # Every periodic check's task starts with this; they run on HEALTH_QUEUE.
 HEALTH_TASK_PREFIX: Final = "health."

@@ -83,6 +83,16 @@ def reorder_layers(self: Task, command_id: str, ids: list[str]) -> int:
     return store_of(self).reorder_layers(command_id, ids).status
 
 
+@shared_task(name=names.CONTROL_PLAYBACK, **RETRY)
+def control_playback(
+    self: Task, command_id: str, layer_id: str, action: str, position: float | None,
+    if_match: int | None,
+) -> int:
+    """Play, pause, restart or seek a video layer."""
+    return store_of(self).control_playback(command_id, layer_id, action, position,
+                                           if_match).status
+
+
 @shared_task(name=names.POST_CHAT, **RETRY)
 def post_chat(self: Task, command_id: str, author: str, message: str) -> int:
     """Append a chat message."""

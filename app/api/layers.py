@@ -17,29 +17,31 @@ from app.services import services
 from core import tasks
 from core.errors import InvalidInput
 from core.layers import (
-    Layer,
-    dump_layer,
     dump_new_layer,
     find_layer_type,
     load_new_layer,
     load_patch,
 )
+from core.layers.playback import PlaybackActionSchema
 from core.layers.schemas import ReorderSchema, VisibilitySchema
 from core.media import MediaPathError, resolve_source
 from core.schemas.fields import MediaSource
+from core.urls import mask_url
 
 blueprint = Blueprint("layers", __name__, url_prefix="/stream/layers")
 
 # Schemas are stateless once built, and building one per request costs more than loading.
 _visibility = VisibilitySchema()
 _reorder = ReorderSchema()
+_playback = PlaybackActionSchema()
 
 
 @blueprint.get("")
 def list_layers() -> Response:
     """Every layer, bottom (lowest zIndex) first, each with the render worker's `error` for it
-    (such as a missing image) or null."""
-    return resource_response(_with_render_errors(services().store.layers()))
+    (such as a missing image) or null, a video's `playback` and an input's `input` state."""
+    store = services().store
+    return resource_response(store.layer_reads(store.layers()))
 
 
 @blueprint.post("")
@@ -48,7 +50,9 @@ def create_layer() -> Response:
     new = json_input(load_new_layer)
     wire = dump_new_layer(new)
     _check_media(new.type, wire["content"])
-    command_id, outcome = services().bus.run(tasks.CREATE_LAYER, layer=wire)
+    command_id, outcome = services().bus.run(
+        tasks.CREATE_LAYER, layer=wire,
+        shown={"layer": {**wire, "content": _masked(new.type, wire["content"])}})
     response = command_response(command_id, outcome)
     if outcome is not None and outcome.status == 201:
         response.headers["Location"] = url_for(".get_layer", layer_id=outcome.body["id"])
@@ -57,9 +61,9 @@ def create_layer() -> Response:
 
 @blueprint.get("/<layer_id>")
 def get_layer(layer_id: str) -> Response:
-    """One layer, with its version as ETag and the render worker's `error` for it."""
-    layer = services().store.layer(resource_id(layer_id))
-    return resource_response(_with_render_errors([layer])[0])
+    """One layer, with its version as ETag and what the render worker reports of it."""
+    store = services().store
+    return resource_response(store.layer_reads([store.layer(resource_id(layer_id))])[0])
 
 
 @blueprint.patch("/<layer_id>")
@@ -69,12 +73,27 @@ def update_layer(layer_id: str) -> Response:
     layer_id = resource_id(layer_id)
     expected = if_match()
     patch = json_input(load_patch)
+    shown = None
     if "content" in patch:
         # The worker checks the content against the layer's type when it merges the change;
         # only whether a media file exists is checked here, where the library is.
-        _check_media(services().store.layer(layer_id).type, patch["content"])
+        type_name = services().store.layer(layer_id).type
+        _check_media(type_name, patch["content"])
+        shown = {"patch": {**patch, "content": _masked(type_name, patch["content"])}}
     command_id, outcome = services().bus.run(
-        tasks.UPDATE_LAYER, layer_id=layer_id, patch=patch, if_match=expected)
+        tasks.UPDATE_LAYER, layer_id=layer_id, patch=patch, if_match=expected, shown=shown)
+    return command_response(command_id, outcome)
+
+
+@blueprint.post("/<layer_id>/playback")
+def control_playback(layer_id: str) -> Response:
+    """Play, pause, restart or seek a video layer: {"action": ..., "position": seconds}."""
+    layer_id = resource_id(layer_id)
+    expected = if_match()
+    body = json_body(_playback)
+    command_id, outcome = services().bus.run(
+        tasks.CONTROL_PLAYBACK, layer_id=layer_id, action=body["action"],
+        position=body["position"], if_match=expected)
     return command_response(command_id, outcome)
 
 
@@ -126,6 +145,9 @@ def _check_media(type_name: str, content: Mapping[str, Any]) -> None:
                                {f"content.{name}": f"no file {source!r} in the media library"})
 
 
-def _with_render_errors(layers: list[Layer]) -> list[dict[str, Any]]:
-    errors = services().store.layer_errors()
-    return [{**dump_layer(layer), "error": errors.get(layer.id)} for layer in layers]
+def _masked(type_name: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """`content` with its secret fields masked, for what Celery logs and Flower show."""
+    layer_type = find_layer_type(type_name)
+    hidden = layer_type.secret_fields if layer_type is not None else ()
+    return {key: mask_url(value) if key in hidden and isinstance(value, str) else value
+            for key, value in content.items()}

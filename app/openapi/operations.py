@@ -26,6 +26,7 @@ from app.openapi.schemas import (
     RecordingSchema,
     TicketSchema,
 )
+from core.layers.playback import PlaybackActionSchema
 from core.layers.schemas import (
     LayerInputSchema,
     LayerPatchSchema,
@@ -143,6 +144,9 @@ OPERATIONS: dict[str, Operation] = {
     "layers.set_visibility": Operation(
         {200: _LAYER}, _CHANGE, Body(VisibilitySchema), parameters=("layer_id", "IfMatch"),
         pending=True),
+    "layers.control_playback": Operation(
+        {200: _LAYER}, _CHANGE + ("Conflict",), Body(PlaybackActionSchema),
+        parameters=("layer_id", "IfMatch"), pending=True),
     "layers.reorder_layers": Operation(
         {200: json_response("every layer in its new order", LayerSchema(many=True))},
         _INPUT + ("Conflict",), Body(ReorderSchema), pending=True),

@@ -185,11 +185,37 @@ class TicketSchema(Schema):
     expiresIn = Integer(required=True, metadata={"description": "seconds"})
 
 
+class PlaybackReadSchema(Schema):
+    """Where a video layer is: `position` seconds at `since`, moving while playing."""
+
+    state = fields.String(required=True, validate=validate.OneOf(("playing", "paused", "ended")))
+    position = Number(required=True, metadata={"description": "seconds into the file"})
+    since = epoch_ms(required=True, metadata={"description": "when the position held"})
+    duration = Number(allow_none=True, metadata={
+        "description": "seconds, as the render worker found (null until it has)"})
+
+
+class InputStateSchema(Schema):
+    """What the render worker reports of an input layer's stream."""
+
+    state = fields.String(required=True, validate=validate.OneOf(("connecting", "live", "lost")))
+    width = Integer(required=True, allow_none=True)
+    height = Integer(required=True, allow_none=True)
+    fps = Number(required=True, allow_none=True)
+    codec = fields.String(required=True, allow_none=True)
+    audio = fields.Boolean(required=True, metadata={"description": "the stream has sound"})
+    lostSince = epoch_ms(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+
+
 class LayerReadSchema(LayerSchema):
-    """A layer as reads answer it: with the render worker's problem with it, or null."""
+    """A layer as reads answer it: with the render worker's problem with it, or null; a
+    video's playback and an input's state."""
 
     error = fields.String(required=True, allow_none=True, metadata={
         "description": "the render worker's problem with this layer (such as a missing image)"})
+    playback = fields.Nested(PlaybackReadSchema, metadata={"description": "video layers only"})
+    input = fields.Nested(InputStateSchema, metadata={"description": "input layers only"})
 
 
 class OutputReadSchema(OutputSchema):

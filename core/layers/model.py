@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.layers.playback import Playback
+
 
 @dataclass(frozen=True, kw_only=True)
 class LayerContent:
@@ -59,6 +61,8 @@ class Layer:
     version: int
     created_at: int
     updated_at: int
+    # Where a video is in its file (types that play only); set by the store, never by clients.
+    playback: Playback | None = None
 
 
 def layer_order(layer: Layer) -> tuple[int, int, str]:

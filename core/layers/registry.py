@@ -32,11 +32,20 @@ class ContentSchema(Schema):
 @dataclass(frozen=True)
 class LayerType:
     """One kind of layer: `schema` loads its `content` from the wire into its content class,
-    filling the defaults its fields declare."""
+    filling the defaults its fields declare. A field whose metadata says `secret` is shown
+    masked (core.urls.mask_url)."""
 
     name: str
     schema: ContentSchema
     description: str
+    # A layer of this type plays a file: it carries a playback anchor (core.layers.playback).
+    playable: bool = False
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        """The content's fields (wire names) holding secrets: masked in every read and event."""
+        return tuple(field.data_key or name for name, field in self.schema.fields.items()
+                     if field.metadata.get("secret"))
 
     @property
     def content(self) -> type[LayerContent]:

@@ -13,8 +13,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from core.layers.model import Layer, LayerContent, NewLayer, Transform
+from core.layers.playback import PlaybackSchema
 from core.layers.registry import find_layer_type, layer_types, type_of_content
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
+from core.urls import mask_url
 
 COORDINATE = validate.Range(-16384, 16384)
 SIZE = validate.Range(1, 16384)
@@ -93,6 +95,7 @@ class LayerSchema(_LayerFields):
     version = Integer(required=True, validate=validate.Range(1, 2**53))
     created_at = epoch_ms(data_key="createdAt", required=True)
     updated_at = epoch_ms(data_key="updatedAt", required=True)
+    playback = fields.Nested(PlaybackSchema, allow_none=True, load_default=None)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Layer:
@@ -177,9 +180,17 @@ def load_layer(wire: Mapping[str, Any]) -> Layer:
     return loaded
 
 
-def dump_layer(layer: Layer) -> dict[str, Any]:
-    """A layer as camelCase JSON, as the wire contract shows it."""
+def dump_layer(layer: Layer, *, secrets: bool = False) -> dict[str, Any]:
+    """A layer as camelCase JSON, as the wire contract shows it: secret content (an input's
+    URL) masked, unless `secrets` (only the stored value keeps them)."""
     wire: dict[str, Any] = _LAYER.dump(layer)
+    if wire["playback"] is None:
+        del wire["playback"]
+    if not secrets:
+        hidden = type_of_content(layer.content).secret_fields
+        if hidden:
+            wire["content"] = {key: mask_url(value) if key in hidden and value else value
+                               for key, value in wire["content"].items()}
     return wire
 
 
@@ -195,8 +206,14 @@ def apply_patch(layer: Layer, patch: Mapping[str, Any]) -> Layer:
     checked whole. The type of a layer is fixed: a different type needs a new layer."""
     if "type" in patch and patch["type"] != layer.type:
         raise ValidationError({"type": ["cannot be changed; create a new layer instead"]})
-    wire = dump_layer(layer)
+    wire = dump_layer(layer, secrets=True)
     merged = {**wire, **{k: v for k, v in patch.items() if k not in ("transform", "content")}}
     merged["transform"] = {**wire["transform"], **patch.get("transform", {})}
-    merged["content"] = {**wire["content"], **patch.get("content", {})}
+    content = patch.get("content", {})
+    # A form sends back the masked secret it was shown: that keeps the real one.
+    masked = {key for key in type_of_content(layer.content).secret_fields
+              if isinstance(content.get(key), str) and wire["content"].get(key)
+              and content[key] == mask_url(wire["content"][key])}
+    merged["content"] = {**wire["content"],
+                         **{key: value for key, value in content.items() if key not in masked}}
     return load_layer(merged)

@@ -35,6 +35,20 @@ class OutputStatusSchema(Schema):
                      metadata={"description": "when the state began (epoch ms)"})
 
 
+class SourceStateSchema(Schema):
+    """What the render worker knows of one video or input layer's source."""
+
+    state = Text(allow_none=True, load_default=None)
+    width = Integer(allow_none=True, load_default=None, validate=validate.Range(0, 2**31))
+    height = Integer(allow_none=True, load_default=None, validate=validate.Range(0, 2**31))
+    fps = Number(allow_none=True, load_default=None, validate=validate.Range(0, 10**6))
+    codec = Text(allow_none=True, load_default=None)
+    audio = Boolean(load_default=False)
+    duration = Number(allow_none=True, load_default=None, validate=validate.Range(0, 10**9))
+    lostSince = epoch_ms(allow_none=True, load_default=None)
+    error = Text(allow_none=True, load_default=None)
+
+
 class TelemetrySchema(Schema):
     """What the render worker measures, written about once a second."""
 
@@ -45,6 +59,9 @@ class TelemetrySchema(Schema):
     error = Text(allow_none=True, load_default=None)
     outputs = fields.List(fields.Nested(OutputStatusSchema), load_default=list)
     layerErrors = fields.Dict(keys=Text(), values=Text(), load_default=dict)
+    # Layer id -> its source's state (video and input layers).
+    sources = fields.Dict(keys=Text(), values=fields.Nested(SourceStateSchema),
+                          load_default=dict)
     # Whether the render worker's pipeline is open (or still closing): a stop is confirmed
     # once this is false.
     streaming = Boolean(load_default=False)

@@ -35,7 +35,17 @@ from core.errors import (
     StoreContention,
 )
 from core.keys import Keys
-from core.layers import Layer, NewLayer, apply_patch, dump_layer, layer_order, load_layer
+from core.layers import (
+    Layer,
+    NewLayer,
+    apply_patch,
+    dump_layer,
+    find_layer_type,
+    layer_order,
+    load_layer,
+)
+from core.layers.playback import Playback
+from core.layers.reads import layer_read
 from core.layers.schemas import Z_INDEX
 from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
@@ -95,6 +105,7 @@ class StateStore(CommandRunner):
         telemetry = self.live.telemetry()
         outputs = with_state(self.outputs.all(), record["state"], telemetry)
         telemetry.pop("streaming")
+        telemetry.pop("sources")  # layer reads carry each source's state
         if record["state"] == "stopped":
             telemetry["fps"] = 0.0
         telemetry["outputs"] = [{key: output[key] for key in STATUS_OUTPUT_FIELDS}
@@ -151,10 +162,12 @@ class StateStore(CommandRunner):
         self.redis.ping()
         return time.perf_counter() - started
 
-    def layer_errors(self) -> dict[str, str]:
-        """layer id -> what the render worker could not draw of it (a missing image, say)."""
-        errors: dict[str, str] = self.live.telemetry()["layerErrors"]
-        return errors
+    def layer_reads(self, layers: list[Layer]) -> list[dict[str, Any]]:
+        """`layers` as clients read them, with what the render worker reports of each."""
+        telemetry = self.live.telemetry()
+        errors, sources, now = telemetry["layerErrors"], telemetry["sources"], self._clock()
+        return [layer_read(layer, errors.get(layer.id), sources.get(layer.id), now)
+                for layer in layers]
 
     def render_heartbeat_age_ms(self) -> int | None:
         """Milliseconds since the active render instance last beat (None: none beats)."""
@@ -207,14 +220,17 @@ class StateStore(CommandRunner):
             if z_index is None:
                 top = max((other.z_index for other in self.layers()), default=-1) + 1
                 z_index = min(top, Z_INDEX.max)
-            layer = dump_layer(Layer(
+            playable = find_layer_type(new.type)
+            layer = Layer(
                 id=layer_id, type=new.type, name=new.name, content=new.content,
                 visible=new.visible, opacity=new.opacity, transform=new.transform,
-                z_index=z_index, version=1, created_at=now, updated_at=now))
+                z_index=z_index, version=1, created_at=now, updated_at=now,
+                playback=Playback.started(now) if playable and playable.playable else None)
+            shown = dump_layer(layer)
             return Plan(
-                Outcome(201, layer),
-                [Change(self.keys.layers, layer_id, None, dumps(layer))],
-                event=(events.LAYER_CREATED, layer),
+                Outcome(201, shown),
+                [Change(self.keys.layers, layer_id, None, dumps(dump_layer(layer, secrets=True)))],
+                event=(events.LAYER_CREATED, shown),
                 cap=(self.keys.layers, self.max_layers, LimitExceeded(
                     f"at most {self.max_layers} layers (MAX_LAYERS)",
                     {"layers": f"limit is {self.max_layers}"})),
@@ -241,6 +257,20 @@ class StateStore(CommandRunner):
             command_id, layer_id, if_match, events.LAYER_VISIBILITY,
             lambda layer: replace(layer, visible=visible),
         )
+
+    def control_playback(
+        self, command_id: str, layer_id: str, action: str, position: float | None = None,
+        if_match: int | None = None,
+    ) -> Outcome:
+        """Play, pause, restart or seek a video layer: its playback anchor moves to now."""
+
+        def change(layer: Layer) -> Layer:
+            if layer.playback is None:
+                raise Conflict(f"a {layer.type} layer has no playback; only video layers play",
+                               {"type": f"is {layer.type}, not video"})
+            return replace(layer, playback=layer.playback.after(action, self._clock(), position))
+
+        return self._change_layer(command_id, layer_id, if_match, events.LAYER_UPDATED, change)
 
     def delete_layer(self, command_id: str, layer_id: str, if_match: int | None = None) -> Outcome:
         """Remove a layer."""
@@ -274,7 +304,7 @@ class StateStore(CommandRunner):
                     layer = replace(layer, z_index=position, version=layer.version + 1,
                                     updated_at=now)
                     changes.append(Change(self.keys.layers, layer_id, raws[layer_id],
-                                          dumps(dump_layer(layer))))
+                                          dumps(dump_layer(layer, secrets=True))))
                 stacked.append(dump_layer(layer))
             summary = [{"id": lyr["id"], "zIndex": lyr["zIndex"], "version": lyr["version"]}
                        for lyr in stacked]
@@ -323,12 +353,12 @@ class StateStore(CommandRunner):
                 raise InvalidInput(
                     "the change is not valid", flatten_messages(exc.messages)) from None
             # `change` returns a valid layer; the server fields below are ours.
-            changed = dump_layer(replace(changed_layer, version=layer.version + 1,
-                                         updated_at=self._clock()))
+            changed = replace(changed_layer, version=layer.version + 1, updated_at=self._clock())
+            shown = dump_layer(changed)
             return Plan(
-                Outcome(200, changed),
-                [Change(self.keys.layers, layer_id, raw, dumps(changed))],
-                event=(event_type, changed),
+                Outcome(200, shown),
+                [Change(self.keys.layers, layer_id, raw, dumps(dump_layer(changed, secrets=True)))],
+                event=(event_type, shown),
             )
 
         return self.run(command_id, plan)

@@ -50,7 +50,7 @@ def test_malformed_json_is_400(client: FlaskClient, store: StateStore, raw: byte
 
 @pytest.mark.parametrize(("layer", "field"), [
     ({**GOOD, "extra": 1}, "extra"),
-    ({**GOOD, "type": "video"}, "type"),
+    ({**GOOD, "type": "hologram"}, "type"),
     ({"type": "color"}, "content"),
     ({**GOOD, "opacity": 1.5}, "opacity"),
     ({**GOOD, "opacity": -0.1}, "opacity"),

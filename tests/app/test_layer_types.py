@@ -67,7 +67,8 @@ def stripes() -> Iterator[None]:
 
 def test_the_built_in_types_are_described_from_their_schemas(client: FlaskClient) -> None:
     listed = client.get("/stream/layer-types").get_json()
-    assert [entry["type"] for entry in listed] == ["chat", "clock", "color", "image", "text"]
+    assert [entry["type"] for entry in listed] == [
+        "chat", "clock", "color", "image", "input", "text", "video"]
     text = next(entry for entry in listed if entry["type"] == "text")
     assert [field["name"] for field in text["fields"]] == ["text", "fontSize", "color"]
     font_size = text["fields"][1]
