@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from core.outputs import OutputTarget
+from render.backoff import Backoff
 from render.encoder import StreamInfo
-from render.outputs.backoff import Backoff
 from render.outputs.meter import RateMeter
 from render.outputs.packets import Batch, PacketQueue
 from render.outputs.segments import prune

@@ -13,8 +13,8 @@ import av
 import pytest
 
 from core.outputs import OutputTarget, public_name
+from render.backoff import Backoff
 from render.outputs import Destination
-from render.outputs.backoff import Backoff
 from tests.render.conftest import FPS, HEIGHT, RED_BGR, WIDTH
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player

@@ -1,4 +1,4 @@
-"""Capped exponential backoff with equal jitter, so many outputs never retry in lockstep."""
+"""Capped exponential backoff with equal jitter, so outputs and sources never retry in lockstep."""
 
 from __future__ import annotations
 
