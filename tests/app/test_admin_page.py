@@ -15,7 +15,7 @@ import av
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
@@ -24,9 +24,6 @@ from tests.support.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "admin-page"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.system
 
@@ -38,16 +35,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     env={"POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless; Playwright never downloads a browser here."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 class Console:
@@ -329,7 +316,7 @@ def test_edit_conflict_media_reorder_delete_and_outages(
     # Upload an image and pick it for an image layer.
     image = tmp_path / "logo.png"
     Image.new("RGB", (64, 32), (255, 128, 0)).save(image)
-    page.get_by_label("Image file").set_input_files(str(image))
+    page.get_by_label("Media file").set_input_files(str(image))
     page.locator("#media-form").get_by_role("button", name="Upload").click()
     expect(page.locator("#media-list")).to_contain_text("logo.png")
     form.get_by_label("Type").select_option("image")

@@ -1,5 +1,6 @@
 // The HTTP API client: the token from sessionStorage, retries for outages, JSON errors.
 const TOKEN_KEY = "stream-manager-token";
+const UNREACHABLE = { error: "unreachable", message: "the API cannot be reached" };
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -39,7 +40,7 @@ export class Api {
         response = await fetch(path, init);
       } catch (error) {
         if (attempt < this.maxRetries) { await pause(250 * 2 ** attempt); continue; }
-        throw new ApiError(0, { error: "unreachable", message: "the API cannot be reached" });
+        throw new ApiError(0, UNREACHABLE);
       }
       if (response.status === 503 && attempt < this.maxRetries) {
         await pause(250 * 2 ** attempt);
@@ -60,15 +61,52 @@ export class Api {
   get(path) { return this.request("GET", path); }
   post(path, json) { return this.request("POST", path, { json }); }
 
+  // A file the API serves, fetched with the token: an <img> or a link cannot send it.
+  async blob(path) {
+    const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    const response = await fetch(path, { headers });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+
   // Saves the file at `path` as `fileName` through the browser's downloads. For a page with a
   // token: a plain link cannot send it, so the file is fetched with it and handed over as a
   // Blob (which Chromium keeps on disk once it is large).
   async save(path, fileName) {
-    const response = await fetch(path, { headers: { Authorization: `Bearer ${this.token}` } });
-    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
-    const url = URL.createObjectURL(await response.blob());
+    const url = URL.createObjectURL(await this.blob(path));
     const link = Object.assign(document.createElement("a"), { href: url, download: fileName });
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  // POSTs a multipart `form` through XMLHttpRequest, which reports the upload's progress where
+  // fetch cannot: onProgress(sentBytes, totalBytes). A 401 asks for the token once and sends
+  // again; a network failure is not retried (a 2 GB file is not sent twice unasked).
+  async upload(path, form, onProgress) {
+    for (let askedForToken = false; ; askedForToken = true) {
+      const { status, body } = await this.sendForm(path, form, onProgress);
+      if (status === 401 && !askedForToken) {
+        this.token = await this.askToken();
+        continue;
+      }
+      if (status < 200 || status >= 300) throw new ApiError(status, body);
+      return { status, body };
+    }
+  }
+
+  // One XMLHttpRequest POST: { status, body }, status 0 when the API cannot be reached.
+  sendForm(path, form, onProgress) {
+    return new Promise((resolve) => {
+      const request = new XMLHttpRequest();
+      request.open("POST", path);
+      if (this.token) request.setRequestHeader("Authorization", `Bearer ${this.token}`);
+      request.responseType = "json";
+      request.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded, event.total);
+      };
+      request.onload = () => resolve({ status: request.status, body: request.response });
+      request.onerror = () => resolve({ status: 0, body: UNREACHABLE });
+      request.send(form);
+    });
   }
 }

@@ -44,9 +44,11 @@ function showStatus(state) {
   outputs.follow(state.status?.outputs);
 }
 const stream = createStreamState(api, config.pollInterval, showStatus);
-const layers = new LayersPanel(api);
-// The library holds images only (GET /media), for media fields that accept "image".
-const media = new MediaPanel(api, (names) => layers.setMedia("image", names));
+const layers = new LayersPanel(api, config.pollInterval);
+// The library's images, videos and audio, for the media fields that accept each kind.
+const media = new MediaPanel(api, (names) => {
+  for (const [kind, named] of Object.entries(names)) layers.setMedia(kind, named);
+});
 const chat = new ChatPanel(api);
 
 let layersDue = null;

@@ -8,14 +8,20 @@ import { el } from "./dom.js";
 // A name as the page shows it: "fontSize" reads "Font size". The page writes British English.
 export function labelFor(name) {
   const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase()
-    .replace(/\bcolor\b/g, "colour");
+    .replace(/\bcolor\b/g, "colour").replace(/\burl\b/g, "URL");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-// A media field is labelled with what it picks ("Image"), which says more than "Source".
+// A layer's source is labelled with what it picks ("Image", "Video"), which says more than
+// "Source"; other media fields keep their names ("Slate").
 function fieldLabel(field) {
-  return labelFor(field.kind === "media" && field.accept ? field.accept : field.name);
+  return labelFor(field.kind === "media" && field.name === "source" && field.accept
+    ? field.accept : field.name);
 }
+
+// Fields that mean something only while another field has a given value: hidden otherwise,
+// and sent as null. An input's slate is shown only with the "slate" fallback.
+const SHOWN_WHEN = { slate: { field: "fallback", value: "slate" } };
 
 function options(values, nullable) {
   const choices = values.map((value) => el("option", { value: String(value), text: String(value) }));
@@ -60,6 +66,20 @@ export function contentFields(type, mediaFor) {
   });
 }
 
+// Hides the fields SHOWN_WHEN names while their condition does not hold, following changes;
+// called once the form shows its values.
+export function followConditions(form, type) {
+  for (const field of type.fields) {
+    const rule = SHOWN_WHEN[field.name];
+    const controlling = rule && form.elements[`content.${rule.field}`];
+    if (!controlling) continue;
+    const block = form.elements[`content.${field.name}`].closest(".field");
+    const update = () => { block.hidden = controlling.value !== rule.value; };
+    controlling.addEventListener("change", update);
+    update();
+  }
+}
+
 // Shows `value` in a field's control; a select keeps a value that is not among its options
 // (a layer whose image has left the library still shows what it uses).
 export function showValue(control, field, value) {
@@ -83,8 +103,10 @@ export function setOptions(select, field, values) {
 }
 
 // The value to send for a field: a number for number kinds, a choice as the API listed it;
-// undefined leaves the field out (the API keeps the value, or applies its default).
+// undefined leaves the field out (the API keeps the value, or applies its default). A field
+// hidden by its condition is null.
 export function readValue(control, field) {
+  if (control.closest(".field").hidden) return field.nullable ? null : undefined;
   if (field.kind === "boolean") return control.checked;
   if (control.value === "") return field.nullable ? null : undefined;
   if (field.choices) return field.choices.find((choice) => String(choice) === control.value);

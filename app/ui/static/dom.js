@@ -51,6 +51,12 @@ function describe(control, ids) {
   else control.removeAttribute("aria-describedby");
 }
 
+// An API error in one line: its message and each field's ("file: not a video").
+export function errorText(error) {
+  const fields = Object.entries(error.body?.fields || {}).map(([field, why]) => `${field}: ${why}`);
+  return [error.message, ...fields].join(" — ");
+}
+
 // An API error on a form: field messages beside their fields, the rest in `summary`.
 export function showFormError(form, summary, error) {
   const left = showFieldErrors(form, error.body?.fields);

@@ -25,3 +25,19 @@ export function bytes(count) {
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+// "14:03:22" for an epoch-ms instant: the local time of day, 24-hour.
+export function timeOfDay(ms) {
+  const at = new Date(ms);
+  return [at.getHours(), at.getMinutes(), at.getSeconds()]
+    .map((part) => String(part).padStart(2, "0")).join(":");
+}
+
+// "1:02.3" for 62.3 s of a clip ("1:01:02.3" past an hour): tenths, as players show a position.
+export function clipTime(seconds) {
+  const tenths = Math.max(0, Math.floor(seconds * 10));
+  const minutes = Math.floor(tenths / 600);
+  const rest = `${String(Math.floor(tenths / 10) % 60).padStart(2, "0")}.${tenths % 10}`;
+  if (minutes < 60) return `${minutes}:${rest}`;
+  return `${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, "0")}:${rest}`;
+}

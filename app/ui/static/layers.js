@@ -3,24 +3,31 @@
 // describes the types. Validation errors from the API show beside their field; a 412 shows
 // the layer as it is now and offers to re-apply.
 import { ApiError } from "./api.js";
-import { contentFields, labelFor, readValue, setOptions, showValue } from "./content-fields.js";
-import { byId, clearFieldErrors, el, showFormError, showMessage } from "./dom.js";
+import {
+  contentFields, followConditions, labelFor, readValue, setOptions, showValue,
+} from "./content-fields.js";
+import { byId, clearFieldErrors, el, errorText, showFormError, showMessage, syncList } from "./dom.js";
+import { SOURCE_TYPES, sourceParts } from "./sources.js";
 
 const TRANSFORM = ["x", "y", "width", "height", "scale", "rotation"];
 // Between two tries at the layer types while the API cannot answer (each try retries too).
 const TYPES_RETRY_MS = 2000;
+// How often a video's shown position moves between reads.
+const TICK_MS = 250;
 
-// A colour sample; set through the CSSOM, which the page's CSP allows (style attributes not).
-function swatch(color) {
-  const sample = el("span", { class: "swatch", "aria-hidden": "true" });
-  sample.style.background = color;
-  return sample;
-}
+// A colour sample; its colour is set through the CSSOM, which the page's CSP allows (style
+// attributes not).
+const swatch = () => el("span", { class: "swatch", "aria-hidden": "true" });
 
 export class LayersPanel {
-  constructor(api) {
+  // pollInterval: how often the layers are read again while any shows a source.
+  constructor(api, pollInterval) {
     this.api = api;
+    this.pollInterval = pollInterval;
     this.layers = [];
+    this.reads = 0; // a read answered after a newer one was sent is dropped
+    this.nextRead = null;
+    this.unavailable = false; // the last read failed, and the note says so
     this.editing = null; // the layer being edited, as last read
     this.pending = null; // the PATCH body refused with 412, for re-applying
     this.types = new Map(); // type name → its description, once loaded
@@ -33,6 +40,7 @@ export class LayersPanel {
     byId("layer-cancel").addEventListener("click", () => this.stopEditing());
     byId("conflict-reapply").addEventListener("click", () => this.reapply());
     byId("conflict-discard").addEventListener("click", () => this.discard());
+    setInterval(() => this.tick(), TICK_MS);
   }
 
   // Builds the type select from GET /stream/layer-types; tries until the API answers.
@@ -71,17 +79,33 @@ export class LayersPanel {
       const value = values && field.name in values ? values[field.name] : field.default;
       showValue(this.form.elements[`content.${field.name}`], field, value);
     }
+    followConditions(this.form, type);
   }
 
+  // Reads the layers; while any shows a source (a video's playback, an input's state, which
+  // change without anyone editing the layer), reads them again every poll interval.
   async refresh() {
+    const read = ++this.reads;
+    clearTimeout(this.nextRead);
+    let layers = null;
+    let failure = null;
     try {
-      this.layers = (await this.api.get("/stream/layers")).body;
-      showMessage(byId("layers-error"), "");
+      layers = (await this.api.get("/stream/layers")).body;
     } catch (error) {
-      showMessage(byId("layers-error"), `Layers unavailable: ${error.message}`);
-      return;
+      failure = error;
     }
-    this.render();
+    if (read !== this.reads) return; // a newer read was sent meanwhile
+    if (failure) {
+      showMessage(byId("layers-error"), `Layers unavailable: ${failure.message}`);
+    } else {
+      if (this.unavailable) showMessage(byId("layers-error"), ""); // an action's message stays
+      this.layers = layers;
+      this.render();
+    }
+    this.unavailable = Boolean(failure);
+    if (this.layers.some((layer) => SOURCE_TYPES.has(layer.type))) {
+      this.nextRead = setTimeout(() => this.refresh(), this.pollInterval);
+    }
   }
 
   // The media library's names for fields that accept `accept`; the form's pickers follow.
@@ -94,42 +118,84 @@ export class LayersPanel {
     }
   }
 
+  // Rows are kept per layer and filled in place, so a read never takes the focus from a
+  // control (a video's seek field) or rebuilds a row under the operator's pointer.
   render() {
     const topFirst = [...this.layers].reverse();
-    this.list.replaceChildren(...topFirst.map((layer, index) => this.row(layer, index, topFirst.length)));
+    const places = new Map(topFirst.map((layer, index) => [layer.id, index]));
+    syncList(this.list, topFirst, (layer) => layer.id, (layer) => this.row(layer),
+      (row, layer) => this.fill(row, layer, places.get(layer.id), topFirst.length));
   }
 
-  row(layer, index, count) {
-    const label = layer.name || layer.id;
-    const item = el("li", { draggable: "true", "data-id": layer.id, "aria-label": `${label}, ${layer.type}` },
-      el("span", { class: "grip", "aria-hidden": "true", text: "⠿" }),
-      layer.type === "color" ? swatch(layer.content.color) : null,
-      el("span", { class: "name", text: label }),
+  // The positions of the videos shown move between reads.
+  tick() {
+    for (const row of this.list.children) row.parts.source?.tick();
+  }
+
+  row(layer) {
+    const row = el("li", { draggable: "true", "data-id": layer.id });
+    const current = () => this.layers.find((item) => item.id === layer.id);
+    const parts = {
+      swatch: layer.type === "color" ? swatch() : null,
+      name: el("span", { class: "name" }),
+      visible: el("input", { type: "checkbox",
+        onchange: (event) => this.setVisible(current(), event.target.checked) }),
+      up: el("button", { type: "button", onclick: () => this.move(layer.id, +1), text: "↑" }),
+      down: el("button", { type: "button", onclick: () => this.move(layer.id, -1), text: "↓" }),
+      edit: el("button", { type: "button", onclick: () => this.edit(current()), text: "Edit" }),
+      remove: el("button", { type: "button", onclick: () => this.remove(current()), text: "Delete" }),
+      source: sourceParts(layer.type, (body) => this.playback(layer.id, body)),
+      problem: el("span", { class: "problem" }),
+    };
+    row.append(el("span", { class: "grip", "aria-hidden": "true", text: "⠿" }),
+      ...[parts.swatch, parts.name].filter(Boolean),
       el("span", { class: "type", text: layer.type }),
-      el("label", {}, el("input", {
-        type: "checkbox", checked: layer.visible, "aria-label": `Visible: ${label}`,
-        onchange: (event) => this.setVisible(layer, event.target.checked),
-      }), " Visible"),
-      el("button", { type: "button", disabled: index === 0, "aria-label": `Move ${label} up`,
-        onclick: () => this.move(layer.id, +1), text: "↑" }),
-      el("button", { type: "button", disabled: index === count - 1, "aria-label": `Move ${label} down`,
-        onclick: () => this.move(layer.id, -1), text: "↓" }),
-      el("button", { type: "button", "aria-label": `Edit ${label}`, onclick: () => this.edit(layer), text: "Edit" }),
-      el("button", { type: "button", "aria-label": `Delete ${label}`, onclick: () => this.remove(layer), text: "Delete" }),
-      layer.error ? el("span", { class: "problem", text: layer.error }) : null);
-    item.addEventListener("dragstart", (event) => {
+      el("label", {}, parts.visible, " Visible"), parts.up, parts.down, parts.edit, parts.remove,
+      ...[parts.source?.node, parts.problem].filter(Boolean));
+    row.parts = parts;
+    row.addEventListener("dragstart", (event) => {
       event.dataTransfer.setData("text/plain", layer.id);
-      item.classList.add("dragging");
+      row.classList.add("dragging");
     });
-    item.addEventListener("dragend", () => item.classList.remove("dragging"));
-    item.addEventListener("dragover", (event) => { event.preventDefault(); item.classList.add("drop-target"); });
-    item.addEventListener("dragleave", () => item.classList.remove("drop-target"));
-    item.addEventListener("drop", (event) => {
+    row.addEventListener("dragend", () => row.classList.remove("dragging"));
+    row.addEventListener("dragover", (event) => { event.preventDefault(); row.classList.add("drop-target"); });
+    row.addEventListener("dragleave", () => row.classList.remove("drop-target"));
+    row.addEventListener("drop", (event) => {
       event.preventDefault();
-      item.classList.remove("drop-target");
+      row.classList.remove("drop-target");
       this.dropOnto(event.dataTransfer.getData("text/plain"), layer.id);
     });
-    return item;
+    return row;
+  }
+
+  fill(row, layer, index, count) {
+    const { parts } = row;
+    const label = layer.name || layer.id;
+    row.setAttribute("aria-label", `${label}, ${layer.type}`);
+    if (parts.swatch) parts.swatch.style.background = layer.content.color;
+    parts.name.textContent = label;
+    parts.visible.checked = layer.visible;
+    parts.visible.setAttribute("aria-label", `Visible: ${label}`);
+    parts.up.disabled = index === 0;
+    parts.up.setAttribute("aria-label", `Move ${label} up`);
+    parts.down.disabled = index === count - 1;
+    parts.down.setAttribute("aria-label", `Move ${label} down`);
+    parts.edit.setAttribute("aria-label", `Edit ${label}`);
+    parts.remove.setAttribute("aria-label", `Delete ${label}`);
+    parts.source?.fill(layer, label);
+    showMessage(parts.problem, layer.error || "");
+  }
+
+  // Play, pause, restart or seek a video; the answer is the layer, shown at once.
+  async playback(id, body) {
+    try {
+      const layer = (await this.api.post(`/stream/layers/${id}/playback`, body)).body;
+      this.layers = this.layers.map((item) => (item.id === id ? layer : item));
+      showMessage(byId("layers-error"), "");
+      this.render();
+    } catch (error) {
+      showMessage(byId("layers-error"), errorText(error));
+    }
   }
 
   // Bottom-first ids with `id` moved `step` places up (+1) or down (-1) the stack.
