@@ -19,6 +19,7 @@ from app import create_app
 from core.config import Settings, load_settings
 from core.redis_client import connect
 from core.store import StateStore
+from tests.support.assets import make_assets
 from tests.support.processes import Process, wait_until
 from tests.support.redis_server import RedisServer
 from tests.support.render_worker import RenderWorkers
@@ -32,6 +33,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def media_assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared benchmark media (bg.mp4, bed.m4a, the scene's images), made once."""
+    return make_assets(tmp_path_factory.mktemp("assets"))
 
 
 @pytest.fixture(scope="session")
