@@ -2,7 +2,9 @@
 
 A client that announces a large body and sends it slowly would otherwise hold a server thread
 while a view waits for the rest. Every endpoint takes at most MAX_JSON_BYTES, except the views
-marked `@takes_upload` (the media upload: MAX_UPLOAD_BYTES plus the multipart framing). A
+marked `@takes_upload` (the media upload: the larger of MAX_UPLOAD_BYTES and
+MAX_MEDIA_UPLOAD_BYTES, plus the multipart framing; which of the two applies depends on the
+file's name, which is only known once the body is read, so the view checks that). A
 Content-Length over the limit is answered 413 at once, without reading; a body sent without one
 (chunked) is cut off at the limit as it is read (werkzeug's per-request max_content_length).
 """
@@ -24,7 +26,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def takes_upload(view: View) -> View:
-    """Mark a view that reads an upload of up to MAX_UPLOAD_BYTES, not a JSON body."""
+    """Mark a view that reads an upload (MAX_UPLOAD_BYTES or MAX_MEDIA_UPLOAD_BYTES), not a
+    JSON body."""
     view.takes_upload = True  # type: ignore[attr-defined]
     return view
 
@@ -32,7 +35,8 @@ def takes_upload(view: View) -> View:
 def init_body_limits(app: Flask, settings: Settings) -> None:
     """Refuse, with 413 before reading it, any body over its endpoint's limit."""
     json_limit = settings.max_json_bytes
-    upload_limit = settings.max_upload_bytes + MULTIPART_SLACK
+    upload_limit = max(settings.max_upload_bytes,
+                       settings.max_media_upload_bytes) + MULTIPART_SLACK
     # What a request gets before routing has named its view (and if a hook reads early).
     app.config["MAX_CONTENT_LENGTH"] = json_limit
 

@@ -83,6 +83,7 @@ class Settings:
     command_timeout: float = 2.0
     max_json_bytes: int = 64 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_media_upload_bytes: int = 2 * 1024**3
     max_image_pixels: int = 4096 * 4096
     chat_history: int = 200
     events_maxlen: int = 10_000
@@ -144,6 +145,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         command_timeout=env.get("COMMAND_TIMEOUT", _float_in(0.05, 30.0), 2.0),
         max_json_bytes=env.get("MAX_JSON_BYTES", _int_in(1024, 16 * 1024 * 1024), 64 * 1024),
         max_upload_bytes=env.get("MAX_UPLOAD_BYTES", _int_in(1024, 1 << 30), 20 * 1024 * 1024),
+        max_media_upload_bytes=env.get("MAX_MEDIA_UPLOAD_BYTES", _int_in(1024, 1 << 40),
+                                       2 * 1024**3),
         max_image_pixels=env.get("MAX_IMAGE_PIXELS", _int_in(1, 1 << 28), 4096 * 4096),
         chat_history=env.get("CHAT_HISTORY", _int_in(1, 10_000), 200),
         events_maxlen=env.get("EVENTS_MAXLEN", _int_in(100, 1_000_000), 10_000),

@@ -34,6 +34,7 @@ from core.layers.schemas import (
     ReorderSchema,
     VisibilitySchema,
 )
+from core.media import MEDIA_TYPES
 from core.outputs.schemas import OutputInputSchema, OutputPatchSchema, OutputSchema
 from core.recordings import MEDIA_TYPES as RECORDING_TYPES
 from core.recordings import NAME_PATTERN as RECORDING_NAME
@@ -45,7 +46,6 @@ from core.schemas import (
 )
 
 JSON = "application/json"
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 ETAG = {"description": "the resource's version, quoted (send it back as If-Match)",
         "required": True, "schema": {"type": "string", "pattern": r'^"[0-9]+"$'}}
@@ -105,12 +105,25 @@ _CONTENT_RANGE = {"description": "the part sent and the whole size: bytes 0-99/1
                   "required": True, "schema": {"type": "string"}}
 
 
-def _recording_file(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
-    """A recording's bytes (or some of them), of its container's media type."""
+def _file(description: str, media_types: dict[str, str],
+          **headers: dict[str, Any]) -> dict[str, Any]:
+    """A file's bytes (or some of them), of one of `media_types` (extension -> type)."""
     response = json_response(description, None, **headers)
     response["content"] = {kind: {"schema": {"type": "string", "format": "binary"}}
-                           for kind in sorted(set(RECORDING_TYPES.values()))}
+                           for kind in sorted(set(media_types.values()))}
     return response
+
+
+def _ranged_file(media_types: dict[str, str], name: str | dict[str, Any]) -> Operation:
+    """GET of a file by `name`, served with werkzeug's conditional responses: Range, If-Range,
+    If-None-Match and If-Modified-Since."""
+    return Operation(
+        {200: _file("the whole file", media_types),
+         206: _file("the part the Range asked for", media_types, Content_Range=_CONTENT_RANGE),
+         304: {"description": "not modified since the If-None-Match or If-Modified-Since"},
+         416: json_response("range_not_satisfiable: the Range starts past the end",
+                            ErrorSchema, Content_Range=_CONTENT_RANGE)},
+        ("NotFound",), parameters=(name, _RANGE))
 
 
 def _control(conflict: bool) -> Operation:
@@ -167,13 +180,7 @@ OPERATIONS: dict[str, Operation] = {
         parameters=("output_id", "IfMatch"), pending=True),
     "recordings.list_recordings": Operation(
         {200: json_response("every recording, newest first", RecordingSchema(many=True))}),
-    "recordings.get_recording": Operation(
-        {200: _recording_file("the whole file"),
-         206: _recording_file("the part the Range asked for", Content_Range=_CONTENT_RANGE),
-         304: {"description": "not modified since the If-None-Match or If-Modified-Since"},
-         416: json_response("range_not_satisfiable: the Range starts past the end",
-                            ErrorSchema, Content_Range=_CONTENT_RANGE)},
-        ("NotFound",), parameters=(_RECORDING_NAME, _RANGE)),
+    "recordings.get_recording": _ranged_file(RECORDING_TYPES, _RECORDING_NAME),
     "recordings.delete_recording": Operation(
         {204: {"description": "deleted"}}, ("NotFound",), parameters=(_RECORDING_NAME,)),
     "chat.list_chat": Operation(
@@ -184,13 +191,12 @@ OPERATIONS: dict[str, Operation] = {
         Body(ChatInputSchema), pending=True),
     "media.list_media": Operation(
         {200: json_response("the media library", MediaItemSchema(many=True))}),
-    "media.get_media": Operation(
-        {200: {"description": "the image file",
-               "content": {kind: {"schema": {"type": "string", "format": "binary"}}
-                           for kind in IMAGE_TYPES}}},
+    "media.get_media": _ranged_file(MEDIA_TYPES, "name"),
+    "media.get_poster": Operation(
+        {200: _file("a JPEG of the video's frame at 1 s", {".jpg": "image/jpeg"})},
         ("NotFound",), parameters=("name",)),
     "media.upload_media": Operation(
-        {201: json_response("the stored image", MediaItemSchema)},
+        {201: json_response("the stored file, as listed", MediaItemSchema)},
         _INPUT + ("Conflict",), Body(MediaUploadSchema, "multipart/form-data")),
     "health.health": Operation(
         {200: json_response("Redis answers; status ok, or degraded without a live worker or "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from core.layers.schemas import LayerSchema
+from core.media import EXTENSIONS
 from core.outputs.schemas import OutputSchema
 from core.recordings import NAME_PATTERN as RECORDING_NAME
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
@@ -20,10 +21,13 @@ from core.schemas.stream import OUTPUT_STATES
 
 # Command ids are uuid4 hex; the path rule (app.http.resource_id) accepts a little more.
 COMMAND_ID = validate.Length(1, 64)
-MEDIA_FORMATS = ("PNG", "JPEG", "WEBP")
-# A plain file name core.media.check_source accepts (upload names have no folder part).
-UPLOAD_NAME = (r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,94}"
-               r"\.([pP][nN][gG]|[jJ][pP][eE]?[gG]|[wW][eE][bB][pP])$")
+MEDIA_FORMATS = sorted({name for kind in EXTENSIONS.values() for name in kind.values()})
+_SUFFIXES = sorted(suffix for kind in EXTENSIONS.values() for suffix in kind)
+# A plain file name core.media.check_source accepts (upload names have no folder part), its
+# extension in any case: .png, .PNG, .Mp4...
+UPLOAD_NAME = (r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,94}\.(" + "|".join(
+    "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in suffix[1:])
+    for suffix in _SUFFIXES) + ")$")
 
 
 class EmptySchema(Schema):
@@ -149,14 +153,27 @@ class HealthSchema(Schema):
 
 
 class MediaItemSchema(Schema):
-    """One image of the media library."""
+    """One file of the media library: an image, a video or an audio file."""
 
     name = fields.String(required=True, metadata={"description": "path under MEDIA_ROOT"})
     size = Integer(required=True, validate=validate.Range(0), metadata={"description": "bytes"})
-    width = Integer(required=True, validate=validate.Range(1))
-    height = Integer(required=True, validate=validate.Range(1))
-    format = fields.String(required=True, validate=validate.OneOf(MEDIA_FORMATS))
+    kind = fields.String(required=True, validate=validate.OneOf(tuple(EXTENSIONS)))
+    format = fields.String(required=True, validate=validate.OneOf(MEDIA_FORMATS), metadata={
+        "description": "what the name's extension says (uploads are checked to match)"})
+    width = Integer(required=True, allow_none=True, validate=validate.Range(1), metadata={
+        "description": "pixels; null for audio"})
+    height = Integer(required=True, allow_none=True, validate=validate.Range(1))
+    duration = Number(required=True, allow_none=True, validate=validate.Range(0), metadata={
+        "description": "seconds; null for images (and files that do not say)"})
+    fps = Number(required=True, allow_none=True, validate=validate.Range(0), metadata={
+        "description": "a video's average frame rate"})
+    videoCodec = fields.String(required=True, allow_none=True, metadata={
+        "description": "FFmpeg's name: h264, hevc, vp9, av1..."})
+    audioCodec = fields.String(required=True, allow_none=True, metadata={
+        "description": "FFmpeg's name: aac, mp3, opus, flac, pcm_s16le..."})
     modifiedAt = epoch_ms(required=True)
+    poster = fields.String(required=True, allow_none=True, metadata={
+        "description": "a video's poster frame (JPEG): /media/<name>/poster; null otherwise"})
 
 
 class MediaUploadSchema(Schema):
@@ -169,11 +186,13 @@ class MediaUploadSchema(Schema):
 
     file = fields.Raw(required=True, metadata={
         "type": "string", "format": "binary",
-        "description": "a PNG, JPEG or WebP whose content matches its name's extension"})
+        "description": "an image (PNG, JPEG, WebP), video (MP4, MOV, MKV, WebM) or audio file "
+                       "(M4A, MP3, WAV, Ogg, Opus, FLAC) whose content matches its name's "
+                       "extension; a video or audio file must have a stream that decodes"})
     name = Text(validate=validate.Regexp(UPLOAD_NAME), metadata={
         "description": "file name to store it under (default: the upload's file name); "
-                       "letters, digits, space and . _ -, ending in .png, .jpg, .jpeg or .webp "
-                       "to match the content"})
+                       "letters, digits, space and . _ -, ending in "
+                       f"{', '.join(_SUFFIXES)} to match the content"})
     overwrite = Text(validate=validate.OneOf(("true", "false")), metadata={
         "description": "replace an existing file of that name (default false: 409)"})
 

@@ -44,8 +44,9 @@ ERRORS: dict[str, tuple[int, str, Any]] = {
     "LimitExceeded": (409, "limit_exceeded: MAX_LAYERS layers exist already", ErrorSchema),
     "VersionConflict": (412, "version_conflict: If-Match names an old version; `current` is "
                              "the layer now", VersionConflictSchema),
-    "PayloadTooLarge": (413, "payload_too_large: over MAX_JSON_BYTES (JSON) or "
-                             "MAX_UPLOAD_BYTES / MAX_IMAGE_PIXELS (images)", ErrorSchema),
+    "PayloadTooLarge": (413, "payload_too_large: over MAX_JSON_BYTES (JSON), "
+                             "MAX_UPLOAD_BYTES / MAX_IMAGE_PIXELS (images) or "
+                             "MAX_MEDIA_UPLOAD_BYTES (video and audio)", ErrorSchema),
     "UnsupportedMediaType": (415, "unsupported_media_type: the body is not of the content "
                                   "type this endpoint takes", ErrorSchema),
     "RateLimited": (429, "rate_limited: more changes than RATE_LIMIT (reads are not limited); "
@@ -145,7 +146,7 @@ def _add_components(spec: APISpec, settings: Settings) -> None:
     spec.components.parameter("command_id", "path", {
         "description": "the taskId of a 202", "required": True, "schema": id_schema})
     spec.components.parameter("name", "path", {
-        "description": "an image's path in the media library", "required": True,
+        "description": "a file's path in the media library", "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
     spec.components.parameter("IfMatch", "header", {
         "name": "If-Match", "required": False,

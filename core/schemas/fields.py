@@ -96,7 +96,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:
 
 
 class MediaSource(Text):
-    """A file in the media library, named relative to MEDIA_ROOT (`logos/brand.png`).
+    """A file in the media library, named relative to MEDIA_ROOT (`logos/brand.png`), of the
+    kind `metadata["accept"]` names ("image", the default, "video" or "audio").
 
     Only the name is checked here; whether the file exists is the API's check at the edge,
     and the render worker shows a placeholder for one that went away.
@@ -107,7 +108,7 @@ class MediaSource(Text):
 
         source = super()._deserialize(value, attr, data, **kwargs)
         try:
-            check_source(source)
+            check_source(source, self.metadata.get("accept", "image"))
         except MediaPathError as exc:
             raise ValidationError(str(exc)) from None
         return source

@@ -184,7 +184,8 @@ FILE_PART = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="big
 def api_process(base_env: dict[str, str],
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """The API as supervisord runs it (gunicorn, threads), taking uploads of up to 1 MiB."""
-    server = ApiServer({**base_env, "MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)},
+    server = ApiServer({**base_env, "MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+                        "MAX_MEDIA_UPLOAD_BYTES": str(UPLOAD_LIMIT)},
                        Path(tmp_path_factory.mktemp("api"))).start()
     yield server
     server.stop()

@@ -45,6 +45,11 @@ class ApiServer:
         """Base URL."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The gunicorn master's pid, which is also its process group (the workers are in it)."""
+        return self._process.popen.pid if self._process and self._process.popen else None
+
     def tail(self) -> str:
         """The end of its log."""
         return self._process.tail() if self._process else ""
