@@ -1,0 +1,202 @@
+"""A source process: decodes one file or live input and hands pictures to the render worker.
+
+Scaling to the layer's box and the conversion to BGR happen here too (swscale through
+`VideoFrame.reformat`), so the render thread only reads finished pictures out of shared memory.
+The parent sends commands over one pipe and reads reports from another:
+
+commands  ("free", ring, slot)     the parent is done with that slot
+          ("seek", epoch, seconds)  files: show the frame covering that timeline time next
+          ("box", width, height)    scale to this box from the next picture on
+reports   ("ready",)                started, heartbeat mapped
+          ("info", {...})           width, height, fps, codec, audio, duration of the source
+          ("ring", number, width, height)   a new ring of slots, `<token>_r<number>`
+          ("frame", ring, slot, epoch, time, decoded_at)
+          ("state", state, error)   live inputs: connecting | live | error
+          ("ended", epoch)          files that do not loop: the last frame was sent
+          ("error", message)        a file that cannot play; the process then exits with 0
+
+The demuxer reads every stream of the container; audio packets are passed over for now (the
+program audio issue adds an audio ring beside the video one, fed from the same demux loop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import av
+import numpy as np
+
+from render.sources.ring import ChildRing, Heartbeat
+from render.sources.spec import MAX_PIXELS, SourceSpec, fit_box
+
+# What one step of a source may take besides a network wait: decoding and scaling a frame,
+# seeking in a file.
+BEAT_SECONDS = 3.0
+# How often a waiting source looks at its commands and moves its heartbeat.
+WAIT_STEP = 0.25
+
+
+class Refused(Exception):
+    """The source cannot be shown as it is (no video, too large, undecodable)."""
+
+
+def run_source(spec: SourceSpec, token: str, commands: Connection,
+               reports: Connection) -> None:
+    """Process entry point: play `spec` until killed (or until the parent goes away)."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    link = Link(spec, token, commands, reports)
+    link.report("ready")
+    # Imported here: the modules import this one for Link.
+    from render.sources.files import play_file
+    from render.sources.live import pull_live
+    if spec.kind == "file":
+        try:
+            play_file(spec, link)
+        except Refused as exc:
+            link.report("error", str(exc))
+            os._exit(0)
+    else:
+        pull_live(spec, link)
+
+
+class Link:
+    """The child's ends: commands in, reports out, the heartbeat and the ring of slots."""
+
+    def __init__(self, spec: SourceSpec, token: str, commands: Connection,
+                 reports: Connection) -> None:
+        self._spec = spec
+        self._token = token
+        self._commands = commands
+        self._reports = reports
+        self._heartbeat = Heartbeat.attach(token)
+        self._box: tuple[int | None, int | None] = (spec.width, spec.height)
+        self._ring: ChildRing | None = None
+        self._rings = 0
+        self._free: set[int] = set()
+        self.epoch = 0
+        self.seek_to: float | None = None  # a seek the player has yet to carry out
+
+    def report(self, *message: Any) -> None:
+        """Send a report; a parent that went away ends the process."""
+        try:
+            self._reports.send(message)
+        except (OSError, ValueError):
+            os._exit(0)
+
+    def redact(self, text: str) -> str:
+        """`text` without the location (a URL may carry a key or a password)."""
+        return text.replace(self._spec.location, "<source>")
+
+    def beat(self, allowance: float = BEAT_SECONDS) -> None:
+        """Tell the watchdog the next `allowance` seconds are accounted for."""
+        self._heartbeat.beat(allowance)
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Apply the commands that arrived, waiting up to `timeout` for the first."""
+        try:
+            while self._commands.poll(timeout):
+                timeout = 0.0
+                self._apply(self._commands.recv())
+        except (EOFError, OSError):  # the parent went away
+            os._exit(0)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`, applying commands and beating meanwhile."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            self.beat()
+            self.poll(min(WAIT_STEP, left))
+
+    def wait_for_slot(self) -> bool:
+        """Wait until a slot is free (True) or a seek arrives (False)."""
+        while not self._free or self._ring is None:
+            if self.seek_to is not None:
+                return False
+            if self._ring is None:
+                return True  # the first picture makes the ring
+            self.beat()
+            self.poll(WAIT_STEP)
+        return self.seek_to is None
+
+    def has_free_slot(self) -> bool:
+        """Whether a picture can be handed over now (before the first, a ring is made)."""
+        return self._ring is None or bool(self._free)
+
+    def put(self, frame: av.VideoFrame, seconds: float) -> None:
+        """Scale `frame` into a free slot and report it (the caller made sure one is free)."""
+        try:
+            width, height = fit_box(self._box, frame.width, frame.height)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        ring = self._ring_for(width, height)
+        slot = self._free.pop()
+        scaled = frame.reformat(width, height, "bgr24")
+        plane = scaled.planes[0]
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(height, plane.line_size)
+        np.copyto(ring.slots[slot], rows[:, :width * 3].reshape(height, width, 3))
+        self.report("frame", ring.number, slot, self.epoch, seconds, time.monotonic())
+
+    def take_seek(self) -> float | None:
+        """The pending seek's timeline time, now being carried out."""
+        target, self.seek_to = self.seek_to, None
+        return target
+
+    def _ring_for(self, width: int, height: int) -> ChildRing:
+        ring = self._ring
+        if ring is not None and (ring.width, ring.height) == (width, height):
+            return ring
+        if ring is not None:
+            # Slots of the old ring the parent still holds stay valid in its own mapping.
+            ring.close()
+        ring = self._ring = ChildRing(self._token, self._rings, width, height)
+        self._rings += 1
+        self._free = set(range(len(ring.slots)))
+        self.report("ring", ring.number, width, height)
+        return ring
+
+    def _apply(self, command: tuple[Any, ...]) -> None:
+        if command[0] == "free":
+            if self._ring is not None and command[1] == self._ring.number:
+                self._free.add(command[2])
+        elif command[0] == "seek":
+            self.epoch, self.seek_to = command[1], command[2]
+        elif command[0] == "box":
+            self._box = (command[1], command[2])
+
+
+def describe(container: av.container.InputContainer, video: av.video.stream.VideoStream,
+             duration: float | None) -> dict[str, Any]:
+    """The "info" report of an opened source."""
+    rate = video.average_rate or video.guessed_rate
+    return {
+        "width": video.codec_context.width or None,
+        "height": video.codec_context.height or None,
+        "fps": round(float(rate), 3) if rate else None,
+        "codec": video.codec_context.name,
+        "audio": bool(container.streams.audio),
+        "duration": duration,
+    }
+
+
+def open_video(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The container's first video stream, checked against the size limits before any frame
+    is decoded; Refused otherwise."""
+    if not container.streams.video:
+        raise Refused("no video stream")
+    video = container.streams.video[0]
+    width, height = video.codec_context.width, video.codec_context.height
+    if width and height:
+        try:
+            fit_box((None, None), width, height)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+    # FFmpeg's own guard too, for a stream whose size changes later on.
+    with contextlib.suppress(AttributeError, TypeError):
+        video.codec_context.options = {"max_pixels": str(MAX_PIXELS)}
+    return video

@@ -1,0 +1,176 @@
+"""A video file in its source process: decoded in order, as far ahead as free slots allow.
+
+Playback on the program clock is the parent's business (render.sources.picking picks, for each
+output slot, the frame whose time covers it). Here every frame is timed on the source's
+timeline: lap * length + pts, where a lap is one pass through the file and its length is
+where the last frame ends (at least the duration the file declares). At the end the file
+starts again or, without `loop`, reports "ended" and holds. A seek lands on the keyframe
+before the asked time and decodes forward; the first frame handed over is the one covering it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from enum import Enum
+
+import av
+
+from render.sources.child import WAIT_STEP, Link, Refused, describe, open_video
+from render.sources.spec import SourceSpec
+
+# Frame times closer than this count as equal (a timeline time computed from a frame number
+# can differ from a container's pts in the last bits).
+EPSILON = 1e-3
+# Packets in a row that fail to decode before the file counts as undecodable.
+MAX_BAD_PACKETS = 100
+
+
+class Stop(Enum):
+    """Why a pass through the file stopped."""
+
+    END = "end"
+    SEEK = "seek"
+
+
+def play_file(spec: SourceSpec, link: Link) -> None:
+    """Play the file at `spec.location` until killed; Refused if it cannot play at all."""
+    try:
+        container = av.open(spec.location)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise Refused(link.redact(f"{type(exc).__name__}: {exc}")) from None
+    with container:
+        FilePlayer(spec, link, container).run()
+
+
+class FilePlayer:
+    """Decodes one opened file into the link's slots, looping, holding and seeking."""
+
+    def __init__(self, spec: SourceSpec, link: Link,
+                 container: av.container.InputContainer) -> None:
+        self._loop = spec.loop
+        self._link = link
+        self._container = container
+        video = self._video = open_video(container)
+        # Frame threads as well as slice threads: a file may be decoded ahead.
+        video.codec_context.thread_type = "AUTO"
+        self._streams = [video, *container.streams.audio[:1]]
+        self._time_base = video.time_base or 1
+        self._start = float(video.start_time * self._time_base) if video.start_time else 0.0
+        rate = video.average_rate or video.guessed_rate
+        self._frame_step = 1 / float(rate) if rate else 1 / 30
+        self._length = _declared_length(container, video)
+        self._lap_start = 0.0
+        self._last_time = -math.inf
+        self._decoded_any = False
+        link.report("info", describe(container, video, self._length))
+
+    def run(self) -> None:
+        """Play from the start, then as the parent's seeks say; never returns."""
+        target: float | None = None
+        while True:
+            seek = self._link.take_seek()
+            if seek is not None:
+                target = self._seek(seek)
+            stop = self._play(target)
+            target = None
+            if stop is Stop.SEEK:
+                continue
+            if not self._decoded_any:
+                raise Refused("no video frame decodes")
+            if self._loop:
+                self._lap_start += self._lap_length()
+                self._rewind()
+            else:
+                self._link.report("ended", self._link.epoch)
+                while self._link.seek_to is None:
+                    self._link.beat()
+                    self._link.poll(WAIT_STEP)
+
+    def _play(self, target: float | None) -> Stop:
+        """Hand over frames until the end of the file or a seek. With a `target`, frames
+        before the one covering it are decoded and passed over."""
+        held: tuple[av.VideoFrame, float] | None = None
+        for frame in self._frames():
+            seconds = self._time(frame)
+            if target is not None:
+                if seconds <= target + EPSILON:
+                    held = (frame, seconds)
+                    continue
+                target = None
+                if held is not None and not self._emit(*held):
+                    return Stop.SEEK
+            if not self._emit(frame, seconds):
+                return Stop.SEEK
+        if self._link.seek_to is not None:
+            return Stop.SEEK
+        if held is not None and target is not None and not self._emit(*held):
+            return Stop.SEEK  # the seek went past the last frame: that one is shown
+        return Stop.END
+
+    def _frames(self) -> Iterator[av.VideoFrame]:
+        bad = 0
+        for packet in self._container.demux(*self._streams):
+            self._link.beat()
+            self._link.poll()
+            if self._link.seek_to is not None:
+                return
+            if packet.stream is not self._video:
+                continue  # audio: the program audio issue decodes these
+            try:
+                frames = self._video.decode(packet)
+            except av.FFmpegError:
+                bad += 1
+                if bad > MAX_BAD_PACKETS:
+                    raise Refused("the video does not decode") from None
+                continue
+            bad = 0
+            for frame in frames:
+                self._decoded_any = True
+                yield frame
+
+    def _emit(self, frame: av.VideoFrame, seconds: float) -> bool:
+        if not self._link.wait_for_slot():
+            return False
+        self._link.put(frame, seconds)
+        return True
+
+    def _time(self, frame: av.VideoFrame) -> float:
+        """The frame's timeline time; the lap's length grows to cover where it ends."""
+        if frame.time is None:
+            seconds = self._last_time + self._frame_step
+        else:
+            seconds = self._lap_start + frame.time - self._start
+        self._last_time = seconds
+        step = float(frame.duration * self._time_base) if frame.duration else self._frame_step
+        end = seconds - self._lap_start + step
+        if self._length is None or end > self._length:
+            self._length = end
+        return seconds
+
+    def _lap_length(self) -> float:
+        return self._length if self._length else self._frame_step
+
+    def _seek(self, timeline: float) -> float:
+        """Go to the keyframe before timeline time `timeline` (in the lap it falls in)."""
+        timeline = max(0.0, timeline)
+        self._lap_start = 0.0
+        if self._loop and self._length:
+            self._lap_start = math.floor(timeline / self._length) * self._length
+        position = timeline - self._lap_start + self._start
+        self._container.seek(max(0, int(position / self._time_base)), stream=self._video,
+                             backward=True, any_frame=False)
+        return timeline
+
+    def _rewind(self) -> None:
+        self._container.seek(max(0, int(self._start / self._time_base)), stream=self._video,
+                             backward=True, any_frame=False)
+
+
+def _declared_length(container: av.container.InputContainer,
+                     video: av.video.stream.VideoStream) -> float | None:
+    if video.duration and video.time_base:
+        return float(video.duration * video.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None

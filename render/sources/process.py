@@ -1,0 +1,126 @@
+"""The render worker's handle on one source process: spawn it, talk to it, watch it, kill it.
+
+Only the supervisor thread uses it. Nothing here waits on the child: reports are read when the
+pipe has them, commands go through a non-blocking pipe (a child that stopped reading gets a
+backlog, not a blocked supervisor), and kill() is SIGKILL, which always works.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import time
+from typing import Any
+
+from render.sources.child import run_source
+from render.sources.ring import Heartbeat, ring_name, unlink
+from render.sources.spec import SourceSpec
+
+# The render worker runs x264 threads: forking it could copy a held lock into the child.
+_SPAWN = multiprocessing.get_context("spawn")
+# The child's first deadline: the interpreter starting and importing PyAV and NumPy (about
+# 0.3 s of CPU, much longer on a loaded machine).
+START_ALLOWANCE = 15.0
+
+
+class SourceProcess:
+    """One spawned `render.sources.child.run_source` and its pipes and shared memory."""
+
+    def __init__(self, key: str, spec: SourceSpec, number: int) -> None:
+        self.number = number
+        self.token = f"sm{os.getpid()}_{secrets.token_hex(4)}"
+        self.started_at = time.monotonic()
+        self._heartbeat = Heartbeat.create(self.token, self.started_at + START_ALLOWANCE)
+        self._named = True  # the heartbeat's name exists until the child has mapped it
+        commands_in, self._commands = _SPAWN.Pipe(duplex=False)
+        self._reports, reports_out = _SPAWN.Pipe(duplex=False)
+        self._process = _SPAWN.Process(
+            target=run_source, args=(spec, self.token, commands_in, reports_out),
+            name=f"source {key}", daemon=True)
+        self._child_ends = (commands_in, reports_out)
+        self._rings = 0  # rings announced so far
+        self._backlog: list[tuple[Any, ...]] = []
+
+    def start(self) -> SourceProcess:
+        """Spawn the process (its imports then run in the child, not here)."""
+        try:
+            self._process.start()
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            # Only the child may hold its ends, or its death would not end the pipes.
+            for end in self._child_ends:
+                end.close()
+        os.set_blocking(self._commands.fileno(), False)
+        return self
+
+    @property
+    def waitables(self) -> list[Any]:
+        """What to wait on for news of this process: its reports and its exit."""
+        return [self._reports, self._process.sentinel]
+
+    @property
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self._process.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        """Its exit code (negative: killed by that signal)."""
+        return self._process.exitcode
+
+    def reports(self) -> list[tuple[Any, ...]]:
+        """The reports that arrived (an ended pipe just ends the list: the exit is noticed
+        through `alive`)."""
+        found: list[tuple[Any, ...]] = []
+        try:
+            while self._reports.poll(0):
+                message = self._reports.recv()
+                if not isinstance(message, tuple) or not message:
+                    continue
+                if message[0] == "ready" and self._named:
+                    self._heartbeat.forget_name()
+                    self._named = False
+                elif message[0] == "ring":
+                    self._rings = max(self._rings, int(message[1]) + 1)
+                found.append(message)
+        except (EOFError, OSError):
+            pass
+        return found
+
+    def send(self, commands: list[tuple[Any, ...]]) -> None:
+        """Send `commands` after any backlog, as far as the pipe takes them now."""
+        self._backlog += commands
+        while self._backlog:
+            try:
+                # A message this small is one write, which a pipe takes whole or not at all.
+                self._commands.send(self._backlog[0])
+            except BlockingIOError:
+                return
+            except (OSError, ValueError):  # the child is gone; its exit is noticed elsewhere
+                self._backlog.clear()
+                return
+            self._backlog.pop(0)
+
+    def stalled(self, now: float) -> bool:
+        """True once the child's heartbeat deadline has passed."""
+        return now > self._heartbeat.deadline()
+
+    def kill(self) -> None:
+        """Kill the process, close the pipes and remove every name it had in /dev/shm."""
+        if self._process.pid is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(1.0)
+        self._commands.close()
+        self._reports.close()
+        if self._named:
+            self._heartbeat.forget_name()
+            self._named = False
+        self._heartbeat.close()
+        # One more than announced: the child may have died between making a ring and
+        # announcing it.
+        for number in range(self._rings + 1):
+            unlink(ring_name(self.token, number))

@@ -1,0 +1,81 @@
+"""What a source is asked to be (SourceSpec), what it hands over (SourceFrame) and what it says
+about itself (SourceStatus), plus the limits every source process keeps to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+# The largest picture a source may decode or scale to: 4K UHD. Anything announcing more is
+# refused in the source process before a frame of it is decoded.
+MAX_PIXELS = 3840 * 2160
+MAX_SIDE = 8192
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A video file or a live URL, scaled to a box.
+
+    `location` is an absolute file path or a URL, which may carry credentials: it is left out
+    of repr() and never logged.
+    """
+
+    kind: Literal["file", "live"]
+    location: str = field(repr=False)
+    width: int | None  # the box to scale to; None: the source's own size
+    height: int | None  # (one side None: that side keeps the aspect ratio)
+    loop: bool = True  # files: at the end start again (the timeline keeps growing) or hold
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One picture handed over by a source process."""
+
+    seq: int  # a new number is a new picture
+    # BGR uint8 (h, w, 3), read-only: a view of a shared-memory slot, valid until a later
+    # frame() for this source returns another seq.
+    image: np.ndarray = field(repr=False)
+    time: float  # timeline seconds (files: lap * duration + pts; live: the stream's pts)
+    decoded_at: float  # time.monotonic() when the source process finished it
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """What a source process reported, for layer reads and telemetry."""
+
+    state: str  # files: opening | playing | error; live: connecting | live | error
+    width: int | None  # the source's own size
+    height: int | None
+    fps: float | None
+    codec: str | None
+    audio: bool
+    duration: float | None  # seconds of one lap of a file; None for live inputs
+    error: str | None
+    last_frame_at: float | None  # time.monotonic() of the newest frame handed over
+    restarts: int  # source processes started again after a crash, a stall or a change
+
+
+def fit_box(box: tuple[int | None, int | None], width: int, height: int) -> tuple[int, int]:
+    """The size a `width` x `height` picture is scaled to for `box` (None sides follow the
+    aspect ratio); ValueError when the picture or the box is beyond the limits."""
+    check_size(width, height, "the source")
+    wanted_width, wanted_height = box
+    if wanted_width is None and wanted_height is None:
+        return width, height
+    if wanted_width is None:
+        assert wanted_height is not None
+        wanted_width = max(1, round(width * wanted_height / height))
+    elif wanted_height is None:
+        wanted_height = max(1, round(height * wanted_width / width))
+    check_size(wanted_width, wanted_height, "the box")
+    return wanted_width, wanted_height
+
+
+def check_size(width: int, height: int, what: str) -> None:
+    """ValueError naming `what` unless width x height is within MAX_PIXELS and MAX_SIDE."""
+    if width < 1 or height < 1:
+        raise ValueError(f"{what} has no size ({width}x{height})")
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise ValueError(f"{what} is {width}x{height}, more than the 3840x2160 a source may be")
