@@ -9,6 +9,8 @@ import fractions
 import io
 import os
 import re
+import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -316,6 +318,8 @@ def api_process(base_env: dict[str, str], redis_client, tmp_path: Path) -> Itera
     server = ApiServer({**base_env, "MEDIA_ROOT": str(media)}, tmp_path).start()
     yield server
     server.stop()
+    # pytest keeps the last runs' folders: not with a 300 MB file in each.
+    shutil.rmtree(media)
 
 
 def test_a_300_mb_upload_is_streamed_to_disk_with_flat_memory(
@@ -370,3 +374,20 @@ def test_a_chunked_upload_to_the_api_process_is_probed_and_refused_when_it_is_te
     assert response.status_code == 400, response.text
     assert response.json()["fields"]["file"].startswith("notes.mp4 is not a video")
     assert list((tmp_path / "media").iterdir()) == []
+
+
+def test_an_upload_cut_off_midway_leaves_nothing_behind(api_process: ApiServer,
+                                                        clips: dict[str, bytes],
+                                                        tmp_path: Path) -> None:
+    body = PaddedClip(clips["clip.mp4"], 50 << 20, "cut.mp4")
+    head = (f"POST /media HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {body.content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    media = tmp_path / "media"
+    with socket.create_connection(("127.0.0.1", api_process.port), timeout=10) as sock:
+        sock.sendall(head)
+        chunks = iter(body)
+        for _ in range(5):
+            sock.sendall(next(chunks))
+        # The file is being written when the client goes away.
+        wait_until(lambda: list(media.glob(".upload-*")), 10, "the upload's temporary file")
+    wait_until(lambda: not list(media.iterdir()), 10, "the temporary file removed")
