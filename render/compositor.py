@@ -22,6 +22,12 @@ Work avoided, because a frame at 30 fps has a budget of milliseconds:
 
 Problems with a layer (a missing image, a layer too large to draw) never raise: the layer
 shows a placeholder or nothing, and `errors` names the problem until it is fixed.
+
+Video and input layers are decoded by source processes (render.sources), which the compositor
+keeps in step with the layers: on every change of the layer list, and once a second (a file
+replaced in the library), it tells them which sources the layers need, hidden layers included
+(an input stays connected while hidden, so showing it is instant). `release_sources` ends them
+all, for a render worker that stopped drawing.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ from render.layers.base import FrameInput, LayerError, LayerRenderer, RenderCont
 from render.layers.blend import blend, clip
 from render.layers.fonts import Fonts
 from render.layers.placement import make_tile, scaled_box
+from render.sources import Sources
 
 log = logging.getLogger(__name__)
+
+SOURCE_RECHECK_SECONDS = 1.0
 
 # (layer id, tile, x, y) of one layer as drawn; tiles compare by identity.
 Placed = tuple[str, Tile, int, int]
@@ -62,7 +71,11 @@ class Compositor:
                  on_raster: Callable[[str, float], None] | None = None) -> None:
         self.width = width
         self.height = height
-        self._renderers = build_renderers(RenderContext(width, height, media_root, Fonts()))
+        self._sources = Sources()
+        self._renderers = build_renderers(
+            RenderContext(width, height, media_root, Fonts(), self._sources))
+        # The layer list the sources were last synced to, and when (epoch seconds).
+        self._synced: tuple[list[Layer] | None, float] = (None, 0.0)
         self._tiles: dict[str, _Cached] = {}
         self._errors: dict[str, str] = {}
         self._raster_seconds: dict[str, float] = {}
@@ -86,6 +99,23 @@ class Compositor:
         return dict(self._raster_seconds)
 
     @property
+    def source_states(self) -> dict[str, dict[str, Any]]:
+        """Layer id -> the state of its source (video and input layers; any thread)."""
+        states: dict[str, dict[str, Any]] = {}
+        for renderer in self._renderers.values():
+            states.update(renderer.source_states())
+        return states
+
+    def release_sources(self) -> None:
+        """End every source process (they start again with the next `compose`)."""
+        self._sources.sync({})
+        self._synced = (None, 0.0)
+
+    def close(self) -> None:
+        """End every source process and free what they share with this process."""
+        self._sources.close()
+
+    @property
     def raster_counts(self) -> dict[str, int]:
         """Layer type -> how many times layers of that type were rasterised so far."""
         return dict(self._raster_counts)
@@ -96,6 +126,7 @@ class Compositor:
 
         Returns the previous array itself when nothing visible changed, else a new one.
         """
+        self._sync_sources(layers, now)
         frame = FrameInput(now, chat)
         placed: list[Placed] = []
         errors: dict[str, str] = {}
@@ -116,20 +147,32 @@ class Compositor:
         self._errors = errors
         return self._render(placed)
 
+    def _sync_sources(self, layers: list[Layer], now: float) -> None:
+        """Tell the sources which layers need one, when the layers changed or a second passed."""
+        synced, at = self._synced
+        if layers is synced and abs(now - at) < SOURCE_RECHECK_SECONDS:
+            return
+        wanted = {}
+        for name, renderer in self._renderers.items():
+            wanted.update(renderer.source_specs([lyr for lyr in layers if lyr.type == name], now))
+        self._sources.sync(wanted)
+        self._synced = (layers, now)
+
     def _tile_for(self, layer: Layer, frame: FrameInput) -> _Cached:
         """The layer's cached tile, rasterised again only when its key changed."""
         renderer = self._renderers.get(layer.type)
         if renderer is None:
             return _Cached((), _EMPTY, f"layer type {layer.type!r} cannot be drawn here")
         transform = layer.transform
+        drawn = renderer.drawn(layer)
         key = (
-            layer.type, renderer.content_key(layer.content, frame), transform.width,
+            layer.type, renderer.content_key(drawn, frame), transform.width,
             transform.height, transform.scale, transform.rotation, layer.opacity,
         )
         cached = self._tiles.get(layer.id)
         if cached is None or cached.key != key:
             started = time.perf_counter()
-            tile, error = self._rasterise(renderer, layer, frame)
+            tile, error = self._rasterise(renderer, layer, drawn, frame)
             kind, seconds = layer.type, time.perf_counter() - started
             self._raster_seconds[layer.id] = seconds
             self._raster_counts[kind] = self._raster_counts.get(kind, 0) + 1
@@ -138,13 +181,13 @@ class Compositor:
             cached = self._tiles[layer.id] = _Cached(key, tile, error)
         return cached
 
-    def _rasterise(self, renderer: LayerRenderer[Any], layer: Layer,
+    def _rasterise(self, renderer: LayerRenderer[Any], layer: Layer, drawn: Any,
                    frame: FrameInput) -> tuple[Tile, str | None]:
         """A fresh tile for the layer and the problem, if any, it has."""
         box = scaled_box(layer.transform)
         opacity, rotation = layer.opacity, layer.transform.rotation
         try:
-            pixels = renderer.rasterise(layer.content, frame, box)
+            pixels = renderer.rasterise(drawn, frame, box)
             return make_tile(pixels, opacity, rotation), None
         except LayerError as exc:
             error = str(exc)
@@ -153,8 +196,7 @@ class Compositor:
             log.exception("layer %s (%s) could not be drawn", layer.id, layer.type)
             error = "layer could not be drawn (see the render log)"
         try:
-            return (make_tile(renderer.placeholder(layer.content, box, error), opacity, rotation),
-                    error)
+            return make_tile(renderer.placeholder(drawn, box, error), opacity, rotation), error
         except LayerError:
             return _EMPTY, error
 

@@ -8,7 +8,8 @@ the scene ignores versions it already has, and the stream ignores targets it alr
 Output targets carry stream keys, which no event holds: with each full read, and after each
 batch of events that touched an output, the feed reads the targets from the store and sends
 them as one `OutputsChanged`, ahead of the snapshot so a stream that starts from that snapshot
-opens the outputs the store has.
+opens the outputs the store has. Likewise an event shows an input layer's URL masked: the feed
+reads that layer from the store and passes it on whole.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import logging
 import queue
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from marshmallow import ValidationError
 
 from core import events
+from core.errors import NotFound
+from core.layers import dump_layer, find_layer_type
 from core.loop import REDIS_OUTAGE, BackgroundLoop, OutageLog
-from core.store import StateStore
+from core.store import StateStore, StoredEvent
 from render.inbox import InboxMessage, OutputsChanged, SceneEvent, Snapshot
 from render.scene import CHAT_KEPT
 
@@ -33,6 +37,7 @@ BLOCK_MS = 500
 RESYNC_SECONDS = 30.0
 RETRY_SECONDS = 0.5
 OUTPUT_EVENTS = (events.OUTPUT_CREATED, events.OUTPUT_UPDATED, events.OUTPUT_DELETED)
+LAYER_EVENTS = (events.LAYER_CREATED, events.LAYER_UPDATED, events.LAYER_VISIBILITY)
 
 
 class FeedFollower(BackgroundLoop):
@@ -67,10 +72,21 @@ class FeedFollower(BackgroundLoop):
         while not self.stopping and time.monotonic() < resync_at:
             after, found = self._store.live.events_after(after, BLOCK_MS)
             for event in found:
-                self._inbox.put(SceneEvent(event))
+                self._inbox.put(SceneEvent(self._with_secrets(event)))
             if any(event.type in OUTPUT_EVENTS for event in found):
                 self._send_targets()
         return 0.0
+
+    def _with_secrets(self, event: StoredEvent) -> StoredEvent:
+        """The event, with the stored layer in place of one whose secrets it masks."""
+        layer_type = find_layer_type(str(event.data.get("type", "")))
+        if event.type not in LAYER_EVENTS or layer_type is None or not layer_type.secret_fields:
+            return event
+        try:
+            stored = self._store.layer(str(event.data["id"]))
+        except NotFound:
+            return event  # deleted since; its deletion follows in the stream
+        return replace(event, data=dump_layer(stored, secrets=True))
 
     def _send_targets(self) -> None:
         self._inbox.put(OutputsChanged(self._store.outputs.targets(self._recordings_dir)))

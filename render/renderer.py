@@ -117,6 +117,7 @@ class Renderer:
             # Keep the lease while the trailers are written, so the standby does not publish
             # to the same ingest before this instance has left it; then hand it over at once.
             self._close_pipeline()
+            self.compositor.close()
             self.lease.stop()
             self._release_lease()
             self._feed.stop()
@@ -164,6 +165,9 @@ class Renderer:
                 self._pipeline.apply(message.targets)
         elif isinstance(message, LeaseChanged):
             self._held = message.held
+            if not message.held:
+                # Another instance draws now and pulls the inputs itself.
+                self.compositor.release_sources()
         if self.scene.state == "paused" and was != "paused":
             # Freeze what was on air when the pause arrived, before any later change of the
             # same batch is composited.
@@ -288,6 +292,7 @@ class Renderer:
             "outputs": [{key: output[key] for key in TELEMETRY_OUTPUT_FIELDS}
                         for output in outputs],
             "layerErrors": self._layer_errors,
+            "sources": self.compositor.source_states,
             # Until the pipeline is closed, a stop is not yet confirmed (the status says so).
             "streaming": pipeline is not None or self._closing,
         }

@@ -2,10 +2,15 @@
 and the registry that ties each rasteriser to its layer type (the render half of
 core.layers.registry).
 
-A rasteriser turns a layer's typed content into a premultiplied BGRA image the size of its
-scaled box; `render.layers.placement` then applies opacity and rotation and makes the `Tile`
-the compositor blends. Position is deliberately not an input, so moving a layer reuses its
-tile. A module of this package registers its rasteriser with `@rasteriser("type")`.
+A rasteriser turns a layer's typed content into a premultiplied BGRA image (or an opaque BGR
+one) the size of its scaled box; `render.layers.placement` then applies opacity and rotation
+and makes the `Tile` the compositor blends. Position is deliberately not an input, so moving a
+layer reuses its tile. A module of this package registers its rasteriser with
+`@rasteriser("type")`.
+
+Most types are drawn from their content alone. A type whose pixels depend on more (a video's
+playback, the decoding process each video or input layer has) says what it draws from in
+`drawn`, and names the source process it needs in `source_spec`.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
-from core.layers import LayerContent
+from core.layers import Layer
 from render.layers.fonts import Fonts
+from render.sources import Sources, SourceSpec
 
 # Bounds what one layer may allocate (about 100 MB of tile); a bigger layer is reported.
 MAX_TILE_PIXELS = 16 * 1024 * 1024
@@ -84,15 +90,18 @@ class Tile:
 
 @dataclass(frozen=True)
 class RenderContext:
-    """What rasterisers are built with: the output size, the media library, the font cache."""
+    """What rasterisers are built with: the output size, the media library, the font cache and
+    the source processes (decoding videos and inputs off the render thread)."""
 
     width: int
     height: int
     media_root: Path
     fonts: Fonts
+    sources: Sources
 
 
-Content = TypeVar("Content", bound=LayerContent)
+# What a rasteriser draws from: a layer's content, or what `drawn` makes of the layer.
+Content = TypeVar("Content", bound=Hashable)
 
 
 class LayerRenderer(ABC, Generic[Content]):
@@ -101,6 +110,20 @@ class LayerRenderer(ABC, Generic[Content]):
     def __init__(self, context: RenderContext) -> None:
         self.context = context
 
+    def drawn(self, layer: Layer) -> Content:
+        """What this type draws a layer from: by default its content."""
+        return cast(Content, layer.content)
+
+    def source_specs(self, layers: list[Layer], now: float) -> dict[str, SourceSpec]:
+        """Layer id -> the source process it needs, for every layer of this type (hidden ones
+        too); asked on every change of the layers and about once a second. Types drawn
+        without a source need none."""
+        return {}
+
+    def source_states(self) -> dict[str, dict[str, Any]]:
+        """Layer id -> what is known of its source, for the layer reads (any thread)."""
+        return {}
+
     def content_key(self, content: Content, frame: FrameInput) -> Hashable:
         """Everything that decides the pixels besides the box; by default the content itself
         (content objects are frozen, so they hash)."""
@@ -108,7 +131,8 @@ class LayerRenderer(ABC, Generic[Content]):
 
     @abstractmethod
     def rasterise(self, content: Content, frame: FrameInput, box: Box) -> np.ndarray:
-        """The layer's pixels as premultiplied BGRA uint8, opacity and rotation not applied.
+        """The layer's pixels as premultiplied BGRA uint8 (or BGR when opaque), opacity and
+        rotation not applied.
 
         May raise LayerError; then `placeholder` draws instead.
         """

@@ -77,18 +77,7 @@ class ImageLayer(LayerRenderer[ImageContent]):
 
     def placeholder(self, content: ImageContent, box: Box, message: str) -> np.ndarray:
         """A box-sized (or 320x180) grey tile with a magenta cross naming the source."""
-        width, height = fit(*PLACEHOLDER_SIZE, box)
-        check_size(width, height)
-        tile = Image.new("RGBA", (width, height), _GREY)
-        pen = ImageDraw.Draw(tile)
-        stroke = max(2, min(width, height) // 40)
-        pen.rectangle((0, 0, width - 1, height - 1), outline=_MAGENTA, width=stroke)
-        pen.line((0, 0, width - 1, height - 1), fill=_MAGENTA, width=stroke)
-        pen.line((0, height - 1, width - 1, 0), fill=_MAGENTA, width=stroke)
-        font = self.context.fonts.get(max(8, min(24, height // 8)), 1.0)
-        pen.text((stroke + 4, stroke + 4), f"missing: {content.source}",
-                 font=font, fill=(255, 255, 255, 255))
-        return cv2.cvtColor(np.asarray(tile), cv2.COLOR_RGBA2BGRA)
+        return draw_placeholder(self.context, f"missing: {content.source}", box)
 
     def end_frame(self) -> None:
         """Forget sources no layer showed this frame, and pixels no source names any more."""
@@ -128,6 +117,22 @@ class ImageLayer(LayerRenderer[ImageContent]):
         if isinstance(decoded, str):
             raise LayerError(decoded)
         return decoded
+
+
+def draw_placeholder(context: RenderContext, label: str, box: Box) -> np.ndarray:
+    """What a media layer shows when its file cannot be shown: a box-sized (or 320x180) grey
+    tile with a magenta cross and `label`."""
+    width, height = fit(*PLACEHOLDER_SIZE, box)
+    check_size(width, height)
+    tile = Image.new("RGBA", (width, height), _GREY)
+    pen = ImageDraw.Draw(tile)
+    stroke = max(2, min(width, height) // 40)
+    pen.rectangle((0, 0, width - 1, height - 1), outline=_MAGENTA, width=stroke)
+    pen.line((0, 0, width - 1, height - 1), fill=_MAGENTA, width=stroke)
+    pen.line((0, height - 1, width - 1, 0), fill=_MAGENTA, width=stroke)
+    font = context.fonts.get(max(8, min(24, height // 8)), 1.0)
+    pen.text((stroke + 4, stroke + 4), label, font=font, fill=(255, 255, 255, 255))
+    return cv2.cvtColor(np.asarray(tile), cv2.COLOR_RGBA2BGRA)
 
 
 def _read(source: str, path: Path) -> np.ndarray | str:

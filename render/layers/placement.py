@@ -48,7 +48,13 @@ def stretch(bgra: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def make_tile(bgra: np.ndarray, opacity: float, rotation: float) -> Tile:
-    """A blend-ready Tile from premultiplied BGRA content."""
+    """A blend-ready Tile from premultiplied BGRA content, or opaque BGR content (used as it
+    is when neither faded nor turned: a video frame is blended straight from where it was
+    decoded)."""
+    if bgra.shape[2] == 3:
+        if opacity >= 1.0 and not rotation % 360:
+            return Tile(bgra, None, empty=False)
+        bgra = cv2.cvtColor(bgra, cv2.COLOR_BGR2BGRA)
     if opacity < 1.0:
         bgra = cv2.convertScaleAbs(bgra, alpha=opacity)
     dx = dy = 0

@@ -83,4 +83,5 @@ class Sources:
 
 
 def _same_but_box(old: SourceSpec, new: SourceSpec) -> bool:
-    return (old.kind, old.location, old.loop) == (new.kind, new.location, new.loop)
+    return ((old.kind, old.location, old.loop, old.revision)
+            == (new.kind, new.location, new.loop, new.revision))

@@ -27,6 +27,9 @@ class SourceSpec:
     width: int | None  # the box to scale to; None: the source's own size
     height: int | None  # (one side None: that side keeps the aspect ratio)
     loop: bool = True  # files: at the end start again (the timeline keeps growing) or hold
+    # What identifies the file's content (its mtime and size): a file replaced in the library
+    # under the same name is a new source.
+    revision: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy
 import pytest
@@ -31,12 +32,13 @@ def nginx_rtmp(tmp_path: Path) -> Iterator[NginxRtmp]:
 
 
 @pytest.fixture
-def player() -> Iterator[Callable[[str], Player]]:
-    """Factory of started Players; all are closed after the test."""
+def player() -> Iterator[Callable[..., Player]]:
+    """Factory of started Players (`measure` looks at every frame); all are closed after the
+    test."""
     players: list[Player] = []
 
-    def make(url: str) -> Player:
-        players.append(Player(url).start())
+    def make(url: str, **options: Any) -> Player:
+        players.append(Player(url, **options).start())
         return players[-1]
 
     yield make

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
@@ -30,6 +31,8 @@ class FrameRecord:
     pts: float | None
     keyframe: bool
     image: numpy.ndarray | None = field(default=None, repr=False, compare=False)
+    # What the player's `measure` found in the picture (kept for every frame).
+    measured: object = None
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,10 @@ class Player:
     """A viewer of one RTMP URL that decodes continuously in a background thread."""
 
     def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 4.0,
-                 keep_images: int = 10) -> None:
+                 keep_images: int = 10,
+                 measure: Callable[[numpy.ndarray], object] | None = None) -> None:
         self.url = url
+        self.measure = measure
         self.open_timeout = open_timeout
         self.read_timeout = read_timeout
         self.frames: list[FrameRecord] = []
@@ -133,10 +138,12 @@ class Player:
         if isinstance(frame, av.AudioFrame):
             self.audio_frames += 1
             return
-        record = FrameRecord(time.monotonic(), frame.time, frame.key_frame,
-                             frame.to_ndarray(format="bgr24"))
+        image = frame.to_ndarray(format="bgr24")
+        measured = self.measure(image) if self.measure is not None else None
+        record = FrameRecord(time.monotonic(), frame.time, frame.key_frame, image, measured)
         with self._lock:
-            self.frames.append(FrameRecord(record.arrival, record.pts, record.keyframe))
+            self.frames.append(FrameRecord(record.arrival, record.pts, record.keyframe,
+                                           measured=measured))
             self._images.append(record)
 
 
