@@ -89,8 +89,13 @@ class Link:
         except (OSError, ValueError):
             os._exit(0)
 
-    def redact(self, text: str) -> str:
-        """`text` without the location (a URL may carry a key or a password)."""
+    def explain(self, error: BaseException) -> str:
+        """What went wrong, in words, never naming the location (a URL may carry a key or a
+        password); PyAV's errors carry FFmpeg's message without the errno noise."""
+        if isinstance(error, av.FFmpegError) and error.strerror:
+            text = str(error.strerror)
+        else:
+            text = f"{type(error).__name__}: {error}"
         return text.replace(self._spec.location, "<source>")
 
     def beat(self, allowance: float = BEAT_SECONDS) -> None:

@@ -38,7 +38,7 @@ def play_file(spec: SourceSpec, link: Link) -> None:
     try:
         container = av.open(spec.location)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise Refused(link.redact(f"{type(exc).__name__}: {exc}")) from None
+        raise Refused(link.explain(exc)) from None
     with container:
         FilePlayer(spec, link, container).run()
 
@@ -63,7 +63,8 @@ class FilePlayer:
         self._lap_start = 0.0
         self._last_time = -math.inf
         self._decoded_any = False
-        link.report("info", describe(container, video, self._length))
+        self._info = describe(container, video, self._length)
+        link.report("info", self._info)
 
     def run(self) -> None:
         """Play from the start, then as the parent's seeks say; never returns."""
@@ -78,6 +79,9 @@ class FilePlayer:
                 continue
             if not self._decoded_any:
                 raise Refused("no video frame decodes")
+            if self._info["duration"] != self._length:  # the last frame ends past the duration
+                self._info["duration"] = self._length
+                self._link.report("info", self._info)
             if self._loop:
                 self._lap_start += self._lap_length()
                 self._rewind()

@@ -58,13 +58,14 @@ class LiveInput:
 
     def _pull(self) -> bool:
         """One connection; whether frames flowed on it."""
-        flowed = False
+        flowed = opened = False
         self._report("connecting", self._state[1] if self._state else None)
         # av.open may wait OPEN_TIMEOUT to connect and again to find the streams.
         self._link.beat(2 * OPEN_TIMEOUT + BEAT_SECONDS)
         try:
             with av.open(self._url, options=OPEN_OPTIONS,
                          timeout=(OPEN_TIMEOUT, self._read_timeout)) as container:
+                opened = True
                 video = open_video(container)
                 # Slice threads only: frame threads hold pictures back, which is latency.
                 video.codec_context.thread_type = "SLICE"
@@ -79,8 +80,11 @@ class LiveInput:
             self._report("connecting", "the stream ended")
         except Refused as exc:
             self._report("error", str(exc))
+        except av.ExitError:  # PyAV's timeout= ended the wait
+            waited = self._read_timeout if opened else OPEN_TIMEOUT
+            self._report("connecting", f"no data for {waited:g} s")
         except Exception as exc:  # noqa: BLE001 - whatever a peer sends, the input retries
-            self._report("connecting", self._link.redact(f"{type(exc).__name__}: {exc}"))
+            self._report("connecting", self._link.explain(exc))
         return flowed
 
     def _frames(self, container: av.container.InputContainer,

@@ -62,13 +62,8 @@ class SourceProcess:
         return [self._reports, self._process.sentinel]
 
     @property
-    def alive(self) -> bool:
-        """True while the process runs."""
-        return self._process.is_alive()
-
-    @property
     def exitcode(self) -> int | None:
-        """Its exit code (negative: killed by that signal)."""
+        """None while it runs; then its exit code (negative: killed by that signal)."""
         return self._process.exitcode
 
     def reports(self) -> list[tuple[Any, ...]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-import struct
 import time
 from multiprocessing import shared_memory
 from pathlib import Path
@@ -28,7 +27,6 @@ import numpy as np
 
 SLOTS = 4
 SHM_DIR = Path("/dev/shm")
-_DEADLINE = struct.Struct("d")
 
 
 def heartbeat_name(token: str) -> str:
@@ -62,13 +60,14 @@ class Heartbeat:
 
     def __init__(self, segment: shared_memory.SharedMemory) -> None:
         self._segment = segment
-        self._buf = memoryview(segment.buf if segment.buf is not None else b"")
+        # One aligned 8-byte store per write, so the other process never reads half of it
+        # (struct.pack_into zeroes the bytes before it writes them: a reader saw 0.0).
+        self._cell = memoryview(segment.buf if segment.buf is not None else b"").cast("d")
 
     @classmethod
     def create(cls, token: str, deadline: float) -> Heartbeat:
         """The parent's side, with a first deadline that covers the child's start."""
-        beat = cls(shared_memory.SharedMemory(heartbeat_name(token), create=True,
-                                              size=_DEADLINE.size))
+        beat = cls(shared_memory.SharedMemory(heartbeat_name(token), create=True, size=8))
         beat.set(deadline)
         return beat
 
@@ -83,11 +82,11 @@ class Heartbeat:
 
     def set(self, deadline: float) -> None:
         """Write the deadline (time.monotonic(), the same clock in every process)."""
-        _DEADLINE.pack_into(self._buf, 0, deadline)
+        self._cell[0] = deadline
 
     def deadline(self) -> float:
         """When the process stops being accounted for."""
-        return float(_DEADLINE.unpack_from(self._buf, 0)[0])
+        return float(self._cell[0])
 
     def forget_name(self) -> None:
         """Unlink the name once the child has it mapped (the mapping stays)."""
@@ -96,7 +95,7 @@ class Heartbeat:
 
     def close(self) -> None:
         """Unmap it."""
-        self._buf.release()
+        self._cell.release()
         self._segment.close()
 
 

@@ -162,7 +162,7 @@ class Supervisor(BackgroundLoop):
         if process is not None:
             self._read(tended, process)
             process.send(tended.source.take_commands())
-            if not process.alive:
+            if process.exitcode is not None:
                 self._ended(tended, process, now)
             elif process.stalled(now):
                 self._kill_process(tended)

@@ -195,19 +195,13 @@ def test_bg_mp4_shows_its_white_square_at_whole_seconds_also_after_the_loop(
 
 
 @pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[NginxRtmp]:
-    server = NginxRtmp(tmp_path / "nginx").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def camera(nginx: NginxRtmp, tmp_path: Path) -> Iterator[Callable[[str], Publisher]]:
-    """Factory of test cameras publishing to `nginx`; all are stopped after the test."""
+def camera(nginx_rtmp: NginxRtmp, tmp_path: Path) -> Iterator[Callable[[str], Publisher]]:
+    """Factory of test cameras publishing to `nginx_rtmp`; all are stopped after the test."""
     started: list[Publisher] = []
 
     def start(key: str) -> Publisher:
-        started.append(Publisher(nginx.url(key), tmp_path / f"{key}-{len(started)}.log").start())
+        log = tmp_path / f"{key}-{len(started)}.log"
+        started.append(Publisher(nginx_rtmp.url(key), log).start())
         return started[-1]
 
     yield start
@@ -216,9 +210,9 @@ def camera(nginx: NginxRtmp, tmp_path: Path) -> Iterator[Callable[[str], Publish
 
 
 def test_a_live_input_shows_frames_and_comes_back_after_its_publisher_died(
-        sources: TimedSources, nginx: NginxRtmp, camera: Callable[[str], Publisher]) -> None:
+        sources: TimedSources, nginx_rtmp: NginxRtmp, camera: Callable[[str], Publisher]) -> None:
     publisher = camera("cam")
-    sources.sync({"cam": SourceSpec("live", nginx.url("cam"), None, None)})
+    sources.sync({"cam": SourceSpec("live", nginx_rtmp.url("cam"), None, None)})
     latencies = play_live(sources, "cam", seconds=3.0)
     status = sources.status("cam")
     assert (status.state, status.width, status.height, status.codec, status.audio) == (
@@ -300,7 +294,7 @@ def source_process(key: str) -> multiprocessing.Process:
 
 
 def test_faults_never_hold_up_the_render_thread(
-        sources: TimedSources, clips: dict[str, Clip], tmp_path: Path, nginx: NginxRtmp,
+        sources: TimedSources, clips: dict[str, Clip], tmp_path: Path, nginx_rtmp: NginxRtmp,
         camera: Callable[[str], Publisher]) -> None:
     silent, garbage = Peer(garbage=False), Peer(garbage=True)
     frozen = camera("frozen")
@@ -308,7 +302,7 @@ def test_faults_never_hold_up_the_render_thread(
     wanted = {
         "silent": SourceSpec("live", f"rtmp://127.0.0.1:{silent.port}/live/key", None, None),
         "garbage": SourceSpec("live", f"tcp://127.0.0.1:{garbage.port}", None, None),
-        "frozen": SourceSpec("live", nginx.url("frozen"), None, None),
+        "frozen": SourceSpec("live", nginx_rtmp.url("frozen"), None, None),
         "huge": SourceSpec("file", str(huge.path), None, None),
         "killed": file_spec(clips["25"]),
         "stopped": file_spec(clips["60"]),
