@@ -1,6 +1,6 @@
 // Media: upload images, videos and audio (POST /media, with a progress bar: a 2 GB file takes
 // a while) and list the library, each video with its poster frame; layers pick from it by kind.
-import { byId, el, errorText, showMessage, syncList } from "./dom.js";
+import { byId, clearFieldErrors, el, showFormError, showMessage, syncList } from "./dom.js";
 import { bytes, clipTime } from "./format.js";
 
 // "1280×720 · 0:10.0 · 30 fps · h264/aac · 4.1 MiB": what the library knows of a file.
@@ -77,6 +77,7 @@ export class MediaPanel {
     data.append("file", file);
     const button = this.form.querySelector("button");
     button.disabled = true;
+    clearFieldErrors(this.form);
     showMessage(this.note, "");
     this.showProgress(file.name, 0, file.size);
     byId("media-upload").hidden = false;
@@ -85,7 +86,7 @@ export class MediaPanel {
         (sent, total) => this.showProgress(file.name, sent, total));
       this.form.reset();
     } catch (error) {
-      showMessage(this.note, `${file.name}: ${errorText(error)}`);
+      showFormError(this.form, this.note, error); // "file: notes.mp4 is not a video…"
     }
     byId("media-upload").hidden = true;
     button.disabled = false;
