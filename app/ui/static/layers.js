@@ -186,10 +186,13 @@ export class LayersPanel {
     showMessage(parts.problem, layer.error || "");
   }
 
-  // Play, pause, restart or seek a video; the answer is the layer, shown at once.
+  // Play, pause, restart or seek a video; the answer is the layer, shown at once with the
+  // duration the last read gave (the answer has none).
   async playback(id, body) {
     try {
       const layer = (await this.api.post(`/stream/layers/${id}/playback`, body)).body;
+      const known = this.layers.find((item) => item.id === id)?.playback?.duration ?? null;
+      layer.playback = { ...layer.playback, duration: layer.playback?.duration ?? known };
       this.layers = this.layers.map((item) => (item.id === id ? layer : item));
       showMessage(byId("layers-error"), "");
       this.render();

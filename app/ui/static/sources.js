@@ -6,12 +6,13 @@
 import { el, showMessage } from "./dom.js";
 import { clipTime, timeOfDay } from "./format.js";
 
-// Where a video is at `now` (epoch ms): at `since` it was at `position`, and it advances in
-// real time while playing; past the end it starts again (`loop`) or holds the end.
+// Where a video is at `now` (epoch ms): at `since` it was at `position` on its timeline, and
+// it advances in real time while playing; past the end it starts again (`loop`) or holds the
+// end. Reads give a position within the file, but the answer to an action (and an event)
+// gives the stored timeline, which keeps growing over loops, and no duration.
 export function playbackPosition(playback, loop, now = Date.now()) {
   const { state, position, since, duration } = playback;
-  if (state !== "playing") return position;
-  const at = position + Math.max(0, now - since) / 1000;
+  const at = state === "playing" ? position + Math.max(0, now - since) / 1000 : position;
   if (!duration) return at;
   return loop ? at % duration : Math.min(at, duration);
 }
