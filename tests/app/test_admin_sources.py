@@ -272,6 +272,10 @@ def test_a_video_row_plays_pauses_seeks_and_restarts_with_its_position_moving(
         .filter((control) => !control.getAttribute("aria-label") && !(control.labels || []).length)
         .map((control) => control.outerHTML.slice(0, 80))""")
     assert unlabelled == []
+    # And it fits a phone: the controls wrap, the page does not scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "sources-03b-video-phone")
     api.call("DELETE", f"/stream/layers/{clip['id']}")
     assert [error for error in console.errors if "status of 400" not in error] == []
 
