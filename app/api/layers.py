@@ -1,6 +1,7 @@
 """Layers: list, create, read, patch, delete, visibility and reorder."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, url_for
@@ -19,6 +20,7 @@ from core.errors import InvalidInput
 from core.layers import (
     dump_new_layer,
     find_layer_type,
+    load_layer,
     load_new_layer,
     load_patch,
 )
@@ -87,13 +89,18 @@ def update_layer(layer_id: str) -> Response:
 
 @blueprint.post("/<layer_id>/playback")
 def control_playback(layer_id: str) -> Response:
-    """Play, pause, restart or seek a video layer: {"action": ..., "position": seconds}."""
+    """Play, pause, restart or seek a video layer: {"action": ..., "position": seconds}; answers
+    the layer as a read does (position now, duration)."""
     layer_id = resource_id(layer_id)
     expected = if_match()
     body = json_body(_playback)
+    store = services().store
     command_id, outcome = services().bus.run(
         tasks.CONTROL_PLAYBACK, layer_id=layer_id, action=body["action"],
         position=body["position"], if_match=expected)
+    if outcome is not None and outcome.status == 200:
+        # Answered as a read: the position now, wrapped, with the duration.
+        outcome = replace(outcome, body=store.layer_reads([load_layer(outcome.body)])[0])
     return command_response(command_id, outcome)
 
 
