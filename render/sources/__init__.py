@@ -29,7 +29,6 @@ class Sources:
         self._sources: dict[str, Source] = {}
         self._wanted: dict[str, SourceSpec] = {}
         self._supervisor = Supervisor()
-        self._supervisor.start()
 
     def sync(self, wanted: Mapping[str, SourceSpec]) -> None:
         """Run exactly the sources in `wanted`. Cheap when nothing changed. A source whose
@@ -37,6 +36,10 @@ class Sources:
         started again (its last picture stays until the new process sends one)."""
         if wanted == self._wanted:
             return
+        if not self._supervisor.is_alive():
+            # Started with the first source: a compositor that never shows a video or an
+            # input runs no thread for them.
+            self._supervisor.start()
         now = time.monotonic()
         for key, spec in wanted.items():
             source = self._sources.get(key)
