@@ -4,8 +4,7 @@ Scaling to the layer's box and the conversion to BGR happen here too (swscale th
 `VideoFrame.reformat`), so the render thread only reads finished pictures out of shared memory.
 The parent sends commands over one pipe and reads reports from another:
 
-commands  ("free", ring, slot)     the parent is done with that slot
-          ("seek", epoch, seconds)  files: show the frame covering that timeline time next
+commands  ("seek", epoch, seconds)  files: show the frame covering that timeline time next
           ("box", width, height)    scale to this box from the next picture on
 reports   ("ready",)                started, heartbeat mapped
           ("info", {...})           width, height, fps, codec, audio, duration of the source
@@ -14,6 +13,10 @@ reports   ("ready",)                started, heartbeat mapped
           ("state", state, error)   live inputs: connecting | live | error
           ("ended", epoch)          files that do not loop: the last frame was sent
           ("error", message)        a file that cannot play; the process then exits with 0
+
+Slots come back through the ring's release counters, with a post of the `freed` semaphore
+(render.sources.ring); the parent posts it after each command too, so a child waiting for a
+slot waits on the semaphore alone.
 
 The demuxer reads every stream of the container; audio packets are passed over for now (the
 program audio issue adds an audio ring beside the video one, fed from the same demux loop).
@@ -26,7 +29,7 @@ import os
 import signal
 import time
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -45,12 +48,12 @@ class Refused(Exception):
     """The source cannot be shown as it is (no video, too large, undecodable)."""
 
 
-def run_source(spec: SourceSpec, token: str, commands: Connection,
-               reports: Connection) -> None:
+def run_source(spec: SourceSpec, token: str, commands: Connection, reports: Connection,
+               freed: Waiter) -> None:
     """Process entry point: play `spec` until killed (or until the parent goes away)."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    link = Link(spec, token, commands, reports)
+    link = Link(spec, token, commands, reports, freed)
     link.report("ready")
     # Imported here: the modules import this one for Link.
     from render.sources.files import play_file
@@ -65,20 +68,26 @@ def run_source(spec: SourceSpec, token: str, commands: Connection,
         pull_live(spec, link)
 
 
+class Waiter(Protocol):
+    """The child's side of the `freed` semaphore."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool: ...
+
+
 class Link:
     """The child's ends: commands in, reports out, the heartbeat and the ring of slots."""
 
     def __init__(self, spec: SourceSpec, token: str, commands: Connection,
-                 reports: Connection) -> None:
+                 reports: Connection, freed: Waiter) -> None:
         self._spec = spec
         self._token = token
         self._commands = commands
         self._reports = reports
+        self._freed = freed
         self._heartbeat = Heartbeat.attach(token)
         self._box: tuple[int | None, int | None] = (spec.width, spec.height)
         self._ring: ChildRing | None = None
         self._rings = 0
-        self._free: set[int] = set()
         self.epoch = 0
         self.seek_to: float | None = None  # a seek the player has yet to carry out
 
@@ -118,20 +127,27 @@ class Link:
             self.beat()
             self.poll(min(WAIT_STEP, left))
 
+    def decoded(self) -> None:
+        """A frame was decoded (handed over or not): the input is alive."""
+        self._heartbeat.decoded()
+
     def wait_for_slot(self) -> bool:
         """Wait until a slot is free (True) or a seek arrives (False)."""
-        while not self._free or self._ring is None:
-            if self.seek_to is not None:
-                return False
-            if self._ring is None:
-                return True  # the first picture makes the ring
+        while self.seek_to is None:
+            if self._ring is None or self._ring.free_slot() is not None:
+                return True  # (the first picture makes the ring)
             self.beat()
-            self.poll(WAIT_STEP)
-        return self.seek_to is None
+            self._freed.acquire(timeout=WAIT_STEP)
+            self.poll()
+        return False
 
     def has_free_slot(self) -> bool:
-        """Whether a picture can be handed over now (before the first, a ring is made)."""
-        return self._ring is None or bool(self._free)
+        """Whether a picture can be handed over now, without waiting."""
+        # A live input never waits on the semaphore: take what the parent posted, so the
+        # count does not grow for as long as the input runs.
+        while self._freed.acquire(False):
+            pass
+        return self._ring is None or self._ring.free_slot() is not None
 
     def put(self, frame: av.VideoFrame, seconds: float) -> None:
         """Scale `frame` into a free slot and report it (the caller made sure one is free)."""
@@ -140,11 +156,13 @@ class Link:
         except ValueError as exc:
             raise Refused(str(exc)) from None
         ring = self._ring_for(width, height)
-        slot = self._free.pop()
+        slot = ring.free_slot()
+        assert slot is not None
         scaled = frame.reformat(width, height, "bgr24")
         plane = scaled.planes[0]
         rows = np.frombuffer(memoryview(plane), np.uint8).reshape(height, plane.line_size)
         np.copyto(ring.slots[slot], rows[:, :width * 3].reshape(height, width, 3))
+        ring.hand_over(slot)
         self.report("frame", ring.number, slot, self.epoch, seconds, time.monotonic())
 
     def take_seek(self) -> float | None:
@@ -161,15 +179,11 @@ class Link:
             ring.close()
         ring = self._ring = ChildRing(self._token, self._rings, width, height)
         self._rings += 1
-        self._free = set(range(len(ring.slots)))
         self.report("ring", ring.number, width, height)
         return ring
 
     def _apply(self, command: tuple[Any, ...]) -> None:
-        if command[0] == "free":
-            if self._ring is not None and command[1] == self._ring.number:
-                self._free.add(command[2])
-        elif command[0] == "seek":
+        if command[0] == "seek":
             self.epoch, self.seek_to = command[1], command[2]
         elif command[0] == "box":
             self._box = (command[1], command[2])

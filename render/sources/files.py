@@ -131,6 +131,7 @@ class FilePlayer:
             bad = 0
             for frame in frames:
                 self._decoded_any = True
+                self._link.decoded()
                 yield frame
 
     def _emit(self, frame: av.VideoFrame, seconds: float) -> bool:

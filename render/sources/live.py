@@ -103,7 +103,9 @@ class LiveInput:
                     raise
                 continue
             bad = 0
-            yield from frames
+            for frame in frames:
+                self._link.decoded()
+                yield frame
 
     def _report(self, state: str, error: str | None) -> None:
         if (state, error) != self._state:

@@ -2,8 +2,8 @@
 
 A source process writes ahead into the slots it owns; each frame it reports is *held* by the
 parent (pending, then shown) until a newer one replaces it, and then released: its slot goes
-back to the process. With a ring of 4 slots a source runs at most 3 frames ahead of what is on
-air, which bounds both memory and latency.
+back to the process (render.sources.ring). With a ring of 4 slots a source runs at most 3
+frames ahead of what is on air, which bounds both memory and latency.
 
 Files (FilePicker): for each output slot, the newest pending frame whose time is at or before
 the asked position, i.e. the frame whose time covers it; older ones are skipped. A position
@@ -23,6 +23,7 @@ import collections
 import math
 from dataclasses import dataclass
 
+from render.sources.ring import RingView
 from render.sources.spec import SourceFrame
 
 EPSILON = 1e-3
@@ -36,12 +37,10 @@ TIMESTAMP_JUMP = 1.0
 
 @dataclass(frozen=True)
 class Held:
-    """A frame the parent holds, and whose slot it is: slot `slot` of ring `ring` of the
-    `process`-th process started for the source."""
+    """A frame the parent holds, and whose slot it is (`ring.release(slot)` hands it back)."""
 
     frame: SourceFrame
-    process: int
-    ring: int
+    ring: RingView
     slot: int
     epoch: int
 
@@ -70,14 +69,12 @@ class FilePicker:
         if epoch == self.epoch:
             self._ended = True
 
-    def restarted(self, now: float) -> list[Held]:
-        """A new process plays from the beginning; the frames the old one sent are released
-        (the shown one stays on air until a new one replaces it)."""
-        released = list(self.pending)
+    def restarted(self, now: float) -> None:
+        """A new process plays from the beginning; the frames the old one sent are dropped
+        (their slots died with it; the shown one stays on air until a new one replaces it)."""
         self.pending.clear()
         self.epoch, self._target, self._asked_at, self._ended = 0, 0.0, now, False
         self.seek = None
-        return released
 
     def pick(self, position: float | None, now: float) -> list[Held]:
         """Show the frame covering `position` (None: the newest); what is released."""
@@ -151,12 +148,10 @@ class LivePicker:
             released.append(self.pending.popleft())
         return released
 
-    def restarted(self, now: float) -> list[Held]:
+    def restarted(self, now: float) -> None:
         """A new process: what the old one sent goes (the shown frame stays on air)."""
-        released = list(self.pending)
         self.pending.clear()
         self._epoch = None
-        return released
 
     def pick(self, position: float | None, now: float) -> list[Held]:
         """Show the newest due frame (`position` is not used); what is released."""

@@ -1,8 +1,9 @@
 """The render worker's handle on one source process: spawn it, talk to it, watch it, kill it.
 
-Only the supervisor thread uses it. Nothing here waits on the child: reports are read when the
-pipe has them, commands go through a non-blocking pipe (a child that stopped reading gets a
-backlog, not a blocked supervisor), and kill() is SIGKILL, which always works.
+Only the supervisor thread uses it, except `freed`, the semaphore the render thread posts when
+it hands a slot back (render.sources.ring). Nothing here waits on the child: reports are read
+when the pipe has them, commands go through a non-blocking pipe (a child that stopped reading
+gets a backlog, not a blocked supervisor), and kill() is SIGKILL, which always works.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ START_ALLOWANCE = 15.0
 class SourceProcess:
     """One spawned `render.sources.child.run_source` and its pipes and shared memory."""
 
-    def __init__(self, key: str, spec: SourceSpec, number: int) -> None:
-        self.number = number
+    def __init__(self, key: str, spec: SourceSpec) -> None:
         self.token = f"sm{os.getpid()}_{secrets.token_hex(4)}"
         self.started_at = time.monotonic()
+        self.freed = _SPAWN.Semaphore(0)
         self._heartbeat = Heartbeat.create(self.token, self.started_at + START_ALLOWANCE)
         self._named = True  # the heartbeat's name exists until the child has mapped it
         commands_in, self._commands = _SPAWN.Pipe(duplex=False)
         self._reports, reports_out = _SPAWN.Pipe(duplex=False)
         self._process = _SPAWN.Process(
-            target=run_source, args=(spec, self.token, commands_in, reports_out),
+            target=run_source, args=(spec, self.token, commands_in, reports_out, self.freed),
             name=f"source {key}", daemon=True)
         self._child_ends = (commands_in, reports_out)
         self._rings = 0  # rings announced so far
@@ -57,18 +58,17 @@ class SourceProcess:
         return self
 
     @property
-    def waitables(self) -> list[Any]:
-        """What to wait on for news of this process: its reports and its exit."""
-        return [self._reports, self._process.sentinel]
+    def report_fd(self) -> int:
+        """Readable when reports arrived (or the child is gone)."""
+        return self._reports.fileno()
 
     @property
     def exitcode(self) -> int | None:
         """None while it runs; then its exit code (negative: killed by that signal)."""
         return self._process.exitcode
 
-    def reports(self) -> list[tuple[Any, ...]]:
-        """The reports that arrived (an ended pipe just ends the list: the exit is noticed
-        through `alive`)."""
+    def reports(self) -> tuple[list[tuple[Any, ...]], bool]:
+        """The reports that arrived, and whether the pipe has ended (the child is gone)."""
         found: list[tuple[Any, ...]] = []
         try:
             while self._reports.poll(0):
@@ -82,40 +82,51 @@ class SourceProcess:
                     self._rings = max(self._rings, int(message[1]) + 1)
                 found.append(message)
         except (EOFError, OSError):
-            pass
-        return found
+            return found, True
+        return found, False
 
     def send(self, commands: list[tuple[Any, ...]]) -> None:
-        """Send `commands` after any backlog, as far as the pipe takes them now."""
+        """Send `commands` after any backlog, as far as the pipe takes them now, and wake the
+        child if it waits for a slot."""
         self._backlog += commands
+        sent = False
         while self._backlog:
             try:
                 # A message this small is one write, which a pipe takes whole or not at all.
                 self._commands.send(self._backlog[0])
             except BlockingIOError:
-                return
+                break
             except (OSError, ValueError):  # the child is gone; its exit is noticed elsewhere
                 self._backlog.clear()
-                return
+                break
             self._backlog.pop(0)
+            sent = True
+        if sent:
+            self.freed.release()
 
     def stalled(self, now: float) -> bool:
         """True once the child's heartbeat deadline has passed."""
         return now > self._heartbeat.deadline()
 
-    def kill(self) -> None:
-        """Kill the process, close the pipes and remove every name it had in /dev/shm."""
+    def last_decoded(self) -> float | None:
+        """When the child last decoded a frame (time.monotonic())."""
+        return self._heartbeat.last_decoded()
+
+    def kill(self, grace: float = 0.0) -> int | None:
+        """Kill the process (if it still runs after `grace` seconds), close the pipes and
+        remove every name it had in /dev/shm; its exit code."""
         if self._process.pid is not None:
-            if self._process.is_alive():
-                self._process.kill()
+            if grace:
+                self._process.join(grace)  # one that is exiting keeps its own exit code
+            self._process.kill()
             self._process.join(1.0)
         self._commands.close()
         self._reports.close()
         if self._named:
             self._heartbeat.forget_name()
             self._named = False
-        self._heartbeat.close()
         # One more than announced: the child may have died between making a ring and
         # announcing it.
         for number in range(self._rings + 1):
             unlink(ring_name(self.token, number))
+        return self._process.exitcode

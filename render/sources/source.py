@@ -1,13 +1,19 @@
 """The render worker's side of one source: what its processes reported and the frames it holds.
 
-The render thread calls `frame` and `status`; the supervisor thread feeds in the reports of
-the source's process and takes the commands for it. One lock guards the state and is held for
-in-memory work only, never around a pipe or a process.
+Two threads share it without a lock, so the render thread never waits for the supervisor:
+- the supervisor thread turns the process's reports into frames and markers on `_inbox` (a
+  deque: appends and pops are atomic) and publishes the status as a new immutable object;
+- the render thread, in `frame`, takes the inbox into its picker (render.sources.picking),
+  which only it touches, hands released slots straight back to the process (ring counters and
+  a semaphore post: no system call that lets go of the GIL) and leaves seeks on `_requests`
+  for the supervisor to send.
 """
 
 from __future__ import annotations
 
-import threading
+import collections
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from render.sources.picking import FilePicker, Held, LivePicker
@@ -24,96 +30,109 @@ class Source:
     def __init__(self, key: str, spec: SourceSpec, now: float) -> None:
         self.key = key
         self.spec = spec
-        self._lock = threading.Lock()
+        # Supervisor -> render thread: Held frames, ("restart", number), ("ended", epoch).
+        self._inbox: collections.deque[Held | tuple[str, int]] = collections.deque()
+        # Render thread (and sync) -> supervisor: commands for the process.
+        self._requests: collections.deque[tuple[Any, ...]] = collections.deque()
+        # The render thread's own.
         self._picker: FilePicker | LivePicker = (
             FilePicker(now) if spec.kind == "file" else LivePicker())
+        # The supervisor's own; other threads read `_status` and `_decoded`, each replaced
+        # whole.
         self._state = OPENING if spec.kind == "file" else CONNECTING
         self._info: dict[str, Any] = {}
         self._error: str | None = None
-        self._last_frame_at: float | None = None
         self._restarts = 0
-        self._seq = 0
         self._process = 0  # the number of the current process (1 for the first)
+        self._seq = 0
         self._rings: dict[int, RingView] = {}
-        self._outbox: list[tuple[Any, ...]] = []
+        self._status = self._make_status()
+        # When the current process last decoded a frame, and the latest of the earlier ones.
+        self._decoded: Callable[[], float | None] = lambda: None
+        self._decoded_before: float | None = None
 
     # ---- the render thread --------------------------------------------------------------
 
     def frame(self, position: float | None, now: float) -> tuple[SourceFrame | None, bool]:
-        """The frame to show at `position` (files) or now (live), and whether commands for
-        the process are waiting (the supervisor should be woken)."""
-        with self._lock:
-            self._release(self._picker.pick(position, now))
-            if isinstance(self._picker, FilePicker) and self._picker.seek is not None:
-                # Only the newest seek matters; one not sent yet is replaced.
-                self._outbox = [c for c in self._outbox if c[0] != "seek"]
-                self._outbox.append(("seek", *self._picker.seek))
-                self._picker.seek = None
-            shown = self._picker.shown
-            return (shown.frame if shown else None), bool(self._outbox)
-
-    def status(self) -> SourceStatus:
-        """What the source's processes said, and what the supervisor found."""
-        with self._lock:
-            info = self._info
-            return SourceStatus(
-                state=self._state, width=info.get("width"), height=info.get("height"),
-                fps=info.get("fps"), codec=info.get("codec"), audio=bool(info.get("audio")),
-                duration=info.get("duration"), error=self._error,
-                last_frame_at=self._last_frame_at, restarts=self._restarts)
-
-    # ---- the supervisor thread ----------------------------------------------------------
-
-    def started(self, now: float) -> int:
-        """A new process is starting; its number."""
-        with self._lock:
-            if self._process:
-                self._restarts += 1
-            self._process += 1
-            self._picker.restarted(now)  # the old process's slots died with it
-            self._rings = {}
-            self._outbox = []  # the new process is started with the current box
-            self._state = OPENING if self.spec.kind == "file" else CONNECTING
-            return self._process
+        """The frame to show at `position` (files) or now (live), and whether a request for
+        the process is waiting (the supervisor should be woken)."""
+        picker = self._picker
+        while self._inbox:
+            item = self._inbox.popleft()
+            if isinstance(item, Held):
+                _release(picker.add(item))
+            elif item[0] == "restart":
+                picker.restarted(now)  # what the old process sent died with its slots
+            elif isinstance(picker, FilePicker):
+                picker.ended(item[1])
+        _release(picker.pick(position, now))
+        seek = None
+        if isinstance(picker, FilePicker) and picker.seek is not None:
+            seek, picker.seek = picker.seek, None
+            self._requests.append(("seek", *seek))
+        shown = picker.shown
+        return (shown.frame if shown else None), seek is not None
 
     def resize(self, spec: SourceSpec) -> None:
         """Scale to the box of `spec` (the same source otherwise) from the next frame on."""
-        with self._lock:
-            self.spec = spec
-            self._outbox.append(("box", spec.width, spec.height))
+        self.spec = spec
+        self._requests.append(("box", spec.width, spec.height))
+
+    def status(self) -> SourceStatus:
+        """What the source's processes said, and what the supervisor found (any thread)."""
+        status = self._status
+        decoded = [t for t in (self._decoded(), self._decoded_before) if t is not None]
+        if not decoded:
+            return status
+        return replace(status, last_frame_at=max(decoded))
+
+    # ---- the supervisor thread ----------------------------------------------------------
+
+    def started(self, decoded: Callable[[], float | None]) -> int:
+        """A new process is starting (`decoded()` reads when it last decoded); its number."""
+        if self._process:
+            self._restarts += 1
+        self._decoded_before = self.status().last_frame_at
+        self._decoded = decoded
+        self._process += 1
+        self._inbox.append(("restart", self._process))
+        self._rings = {}
+        self._requests.clear()  # the new process is started with the current box
+        self._state = OPENING if self.spec.kind == "file" else CONNECTING
+        self._publish()
+        return self._process
 
     def add_ring(self, ring: RingView) -> None:
-        """The current process made a new ring (mapped by the caller, outside the lock)."""
-        with self._lock:
-            self._rings[ring.number] = ring
+        """The current process made a new ring."""
+        self._rings[ring.number] = ring
 
     def receive(self, message: tuple[Any, ...]) -> None:
         """Apply a report of the current process (all but "ring", see add_ring)."""
         kind = message[0]
-        with self._lock:
-            if kind == "frame":
-                self._add_frame(*message[1:])
-            elif kind == "info":
+        if kind == "frame":
+            self._add_frame(*message[1:])
+        elif kind == "ended":
+            self._inbox.append(("ended", message[1]))
+        else:
+            if kind == "info":
                 self._info = {name: message[1].get(name) for name in INFO_FIELDS}
             elif kind == "state":
                 self._state, self._error = message[1], message[2]
-            elif kind == "ended" and isinstance(self._picker, FilePicker):
-                self._picker.ended(message[1])
             elif kind == "error":
                 self._state, self._error = ERROR, message[1]
+            self._publish()
 
     def failed(self, error: str) -> None:
         """The process died or was killed; `error` says why, until the next one does better."""
-        with self._lock:
-            self._error = error
+        self._error = error
+        self._publish()
 
-    def take_commands(self) -> list[tuple[Any, ...]]:
+    def take_requests(self) -> list[tuple[Any, ...]]:
         """Commands for the current process, in order."""
-        with self._lock:
-            commands, self._outbox = self._outbox, []
-            return commands
-
-    # ---- inside the lock ------------------------------------------------------------------
+        taken = []
+        while self._requests:
+            taken.append(self._requests.popleft())
+        return taken
 
     def _add_frame(self, ring: int, slot: int, epoch: int, seconds: float,
                    decoded_at: float) -> None:
@@ -122,12 +141,24 @@ class Source:
             return
         self._seq += 1
         frame = SourceFrame(self._seq, view.slots[slot], seconds, decoded_at)
-        self._release(self._picker.add(Held(frame, self._process, ring, slot, epoch)))
-        self._last_frame_at = decoded_at
+        self._inbox.append(Held(frame, view, slot, epoch))
         if self._state == OPENING:
             self._state, self._error = PLAYING, None
+            self._publish()
 
-    def _release(self, held: list[Held]) -> None:
-        for each in held:
-            if each.process == self._process:  # an old process's slots died with it
-                self._outbox.append(("free", each.ring, each.slot))
+    def _publish(self) -> None:
+        self._status = self._make_status()
+
+    def _make_status(self) -> SourceStatus:
+        info = self._info
+        return SourceStatus(
+            state=self._state, width=info.get("width"), height=info.get("height"),
+            fps=info.get("fps"), codec=info.get("codec"), audio=bool(info.get("audio")),
+            duration=info.get("duration"), error=self._error, last_frame_at=None,
+            restarts=self._restarts)
+
+
+def _release(held: list[Held]) -> None:
+    """Hand the slots of frames no longer needed back to their processes."""
+    for each in held:
+        each.ring.release(each.slot)

@@ -1,12 +1,12 @@
 """The sources' supervisor thread: starts, feeds, watches and restarts the source processes.
 
-It sleeps on every process's report pipe and exit at once (and on a wake-up pipe the render
-thread writes to when it has released slots or asked for a seek), so a frame reaches the
-render thread's side as soon as its report arrives. Each round it also runs the watchdog:
-a process whose heartbeat deadline has passed is killed and started again, as is one that
-died; both with backoff (0.5 s doubling to 10 s, reset after STABLE_AFTER seconds of running).
-A file is watched too: replaced in the library, it is played afresh; one that could not be
-played (missing, no video, too large) is tried again only once it changes.
+It sleeps in one epoll on every process's report pipe and on a wake-up pipe (written when the
+render thread asks for a seek or the sources change), so a frame reaches the render thread's
+inbox as soon as its report arrives. Every ROUND_SECONDS it also runs the watchdog: a process
+whose heartbeat deadline has passed is killed and started again, as is one that died; both
+with backoff (0.5 s doubling to 10 s, reset after STABLE_AFTER seconds of running). A file is
+watched too: replaced in the library, it is played afresh; one that could not be played
+(missing, no video, too large) is tried again only once it changes.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import selectors
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import connection
-from typing import Any
 
 from core.loop import BackgroundLoop
 from render.backoff import Backoff
@@ -28,7 +28,7 @@ from render.sources.spec import SourceSpec
 
 log = logging.getLogger(__name__)
 
-# The longest the supervisor sleeps between two rounds: the watchdog's resolution.
+# How often the watchdog looks (and the longest the supervisor sleeps).
 ROUND_SECONDS = 0.25
 # A process that ran this long before it died counts as having worked: restart quickly.
 STABLE_AFTER = 10.0
@@ -60,6 +60,9 @@ class Supervisor(BackgroundLoop):
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        self._next_round = 0.0
 
     # ---- any thread -----------------------------------------------------------------------
 
@@ -86,44 +89,49 @@ class Supervisor(BackgroundLoop):
             pass  # the pipe is full of wake-ups: it is woken anyway
 
     def kill_all(self) -> None:
-        """After stop(): kill every process and close the wake-up pipe."""
+        """After stop(): kill every process and close the supervisor's own files."""
         self._apply_changes(time.monotonic())
         for tended in self._tended.values():
-            if tended.process is not None:
-                tended.process.kill()
+            self._kill_process(tended)
         self._tended.clear()
+        self._selector.close()
         os.close(self._wake_read)
         os.close(self._wake_write)
 
     # ---- the supervisor thread -----------------------------------------------------------
 
     def step(self) -> float:
-        """One round: apply changes, start what is due, sleep until news, handle it."""
+        """One wake-up: apply changes, start what is due, then handle what woke it."""
         now = time.monotonic()
         self._apply_changes(now)
         for tended in list(self._tended.values()):
             if tended.process is None and not tended.halted and now >= tended.start_at:
                 self._start(tended, now)
-        waitables: list[Any] = [self._wake_read]
-        for tended in self._tended.values():
-            if tended.process is not None:
-                waitables += tended.process.waitables
-        connection.wait(waitables, self._sleep_seconds(now))
-        try:
-            while os.read(self._wake_read, 4096):
-                pass
-        except BlockingIOError:
-            pass
+        woken = [key.data for key, _ in self._selector.select(self._sleep_seconds(now))]
         now = time.monotonic()
+        for tended in woken:
+            if tended is None:
+                _drain(self._wake_read)
+            elif tended.process is not None:
+                self._guarded(tended, now, self._read)
         for tended in list(self._tended.values()):
-            try:
-                self._tend(tended, now)
-            except Exception:  # noqa: BLE001 - the supervisor must outlive any one source
-                log.exception("source %s: supervising failed; starting it again",
-                              tended.source.key)
-                self._kill_process(tended)
-                self._retry(tended, now, "supervising the source process failed")
+            if tended.process is not None:
+                tended.process.send(tended.source.take_requests())
+        if now >= self._next_round:
+            self._next_round = now + ROUND_SECONDS
+            for tended in list(self._tended.values()):
+                self._guarded(tended, now, self._check)
         return 0.0
+
+    def _guarded(self, tended: Tended, now: float,
+                 work: Callable[[Tended, float], None]) -> None:
+        try:
+            work(tended, now)
+        except Exception:  # noqa: BLE001 - the supervisor must outlive any one source
+            log.exception("source %s: supervising failed; starting it again",
+                          tended.source.key)
+            self._kill_process(tended)
+            self._retry(tended, now, "supervising the source process failed")
 
     def _apply_changes(self, now: float) -> None:
         while self._changes:
@@ -135,51 +143,39 @@ class Supervisor(BackgroundLoop):
                 self._kill_process(tended)
                 del self._tended[source]
             elif tended is not None and change == "restart":
-                self._kill_process(tended)
-                tended.backoff.reset()
-                tended.start_at, tended.halted = now, False
+                self._afresh(tended, now)
 
     def _sleep_seconds(self, now: float) -> float:
-        waiting = [t.start_at - now for t in self._tended.values()
-                   if t.process is None and not t.halted]
-        return max(0.0, min([ROUND_SECONDS, *waiting]))
+        waits = [self._next_round - now]
+        waits += [t.start_at - now for t in self._tended.values()
+                  if t.process is None and not t.halted]
+        return max(0.0, min(waits))
 
     def _start(self, tended: Tended, now: float) -> None:
         source = tended.source
         spec = source.spec
-        number = source.started(now)
         tended.refused = False
         tended.signature = _signature(spec)
         tended.checked_at = now
         try:
-            tended.process = SourceProcess(source.key, spec, number).start()
+            process = SourceProcess(source.key, spec)
+            source.started(process.last_decoded)
+            tended.process = process.start()
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive any one source
             log.exception("source %s: the source process did not start", source.key)
             self._retry(tended, now, f"the source process did not start: {exc}")
+            return
+        self._selector.register(process.report_fd, selectors.EVENT_READ, tended)
 
-    def _tend(self, tended: Tended, now: float) -> None:
+    def _read(self, tended: Tended, now: float) -> None:
         process = tended.process
-        if process is not None:
-            self._read(tended, process)
-            process.send(tended.source.take_commands())
-            if process.exitcode is not None:
-                self._ended(tended, process, now)
-            elif process.stalled(now):
-                self._kill_process(tended)
-                self._retry(tended, now, "the source process stopped making progress")
-        if tended.source.spec.kind == "file" and now - tended.checked_at >= FILE_CHECK_SECONDS:
-            tended.checked_at = now
-            if _signature(tended.source.spec) != tended.signature:
-                log.info("source %s: the file changed; playing it afresh", tended.source.key)
-                self._kill_process(tended)
-                tended.backoff.reset()
-                tended.start_at, tended.halted = now, False
-
-    def _read(self, tended: Tended, process: SourceProcess) -> None:
-        for message in process.reports():
+        assert process is not None
+        messages, ended = process.reports()
+        for message in messages:
             if message[0] == "ring":
+                number, width, height = message[1:4]
                 try:
-                    ring = RingView(process.token, *message[1:4])
+                    ring = RingView(process.token, number, width, height, process.freed)
                 except (OSError, ValueError) as exc:
                     log.warning("source %s: ring not mapped: %s", tended.source.key, exc)
                     continue
@@ -188,17 +184,40 @@ class Supervisor(BackgroundLoop):
                 if message[0] == "error":
                     tended.refused = True
                 tended.source.receive(message)
+        if ended:
+            self._ended(tended, now)
 
-    def _ended(self, tended: Tended, process: SourceProcess, now: float) -> None:
-        self._read(tended, process)  # the last words, if any
-        code = process.exitcode
-        self._kill_process(tended)
+    def _check(self, tended: Tended, now: float) -> None:
+        """The watchdog's round: a dead or stalled process, a changed file."""
+        process = tended.process
+        if process is not None:
+            if process.exitcode is not None:
+                self._read(tended, now)  # its last words, and its end
+            elif process.stalled(now):
+                self._kill_process(tended)
+                self._retry(tended, now, "the source process stopped making progress")
+        if tended.source.spec.kind == "file" and now - tended.checked_at >= FILE_CHECK_SECONDS:
+            tended.checked_at = now
+            if _signature(tended.source.spec) != tended.signature:
+                log.info("source %s: the file changed; playing it afresh", tended.source.key)
+                self._afresh(tended, now)
+
+    def _ended(self, tended: Tended, now: float) -> None:
+        process = tended.process
+        assert process is not None
+        code = self._kill_process(tended, grace=1.0)
         if tended.refused and code == 0:
             tended.halted = True  # played again once the file changes
             return
         if now - process.started_at >= STABLE_AFTER:
             tended.backoff.reset()
         self._retry(tended, now, f"the source process exited with code {code}")
+
+    def _afresh(self, tended: Tended, now: float) -> None:
+        """Start the source's process again now (its spec or its file changed)."""
+        self._kill_process(tended)
+        tended.backoff.reset()
+        tended.start_at, tended.halted = now, False
 
     def _retry(self, tended: Tended, now: float, problem: str) -> None:
         delay = tended.backoff.next()
@@ -207,10 +226,23 @@ class Supervisor(BackgroundLoop):
         tended.source.failed(problem)
         tended.start_at = now + delay
 
-    def _kill_process(self, tended: Tended) -> None:
-        if tended.process is not None:
-            tended.process.kill()
-            tended.process = None
+    def _kill_process(self, tended: Tended, grace: float = 0.0) -> int | None:
+        process, tended.process = tended.process, None
+        if process is None:
+            return None
+        try:
+            self._selector.unregister(process.report_fd)
+        except (KeyError, ValueError):
+            pass
+        return process.kill(grace)
+
+
+def _drain(descriptor: int) -> None:
+    try:
+        while os.read(descriptor, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _signature(spec: SourceSpec) -> tuple[int, int] | None:
