@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import tempfile
 import threading
@@ -29,8 +30,6 @@ from pathlib import Path
 import av
 import numpy as np
 
-from bench.preview import cpu_seconds
-from bench.scene import make_media
 from render.sources import Sources, SourceSpec
 
 FPS = 30
@@ -42,6 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
+    # Imported here: every source process imports this module again (multiprocessing's spawn
+    # runs the main module of `python -m`), and bench.scene brings the whole store; measured
+    # at the top, the source processes would carry it (17 MB more each).
+    from bench.scene import make_media
+
     with tempfile.TemporaryDirectory() as folder:
         media = Path(folder)
         make_media(media)
@@ -74,7 +78,7 @@ def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> 
         while (now := time.monotonic()) < started + WARM_UP_SECONDS + seconds:
             if not measuring and now >= started + WARM_UP_SECONDS:
                 measuring, frames = True, set()
-                child_cpu, supervisor_cpu = cpu_seconds(child.pid), thread_cpu(supervisor)
+                child_cpu, supervisor_cpu = cpu_seconds(child.pid), cpu_seconds(supervisor)
             before = time.perf_counter()
             frame = sources.frame("bench", now - began)
             middle = time.perf_counter()
@@ -87,7 +91,7 @@ def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> 
             tick += 1
             time.sleep(max(0.0, started + tick / FPS - time.monotonic()))
         child_cpu = cpu_seconds(child.pid) - child_cpu
-        supervisor_cpu = thread_cpu(supervisor) - supervisor_cpu
+        supervisor_cpu = cpu_seconds(supervisor) - supervisor_cpu
         rss, peak = memory_mb(child.pid)
     finally:
         sources.close()
@@ -101,11 +105,12 @@ def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> 
           f"status() slowest {max(statuses) * 1e6:.0f} us")
 
 
-def thread_cpu(thread: threading.Thread) -> float:
-    """User + system CPU seconds of one thread of this process so far (/proc/<tid> works
-    like /proc/<pid>)."""
-    assert thread.native_id is not None
-    return cpu_seconds(thread.native_id)
+def cpu_seconds(of: int | threading.Thread) -> float:
+    """User + system CPU seconds so far of a process, or of a thread of this one
+    (/proc/<tid>/stat would give the whole process's)."""
+    where = f"self/task/{of.native_id}" if isinstance(of, threading.Thread) else str(of)
+    fields = Path(f"/proc/{where}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
