@@ -177,8 +177,13 @@ class Link:
         if ring is not None:
             # Slots of the old ring the parent still holds stay valid in its own mapping.
             ring.close()
-        ring = self._ring = ChildRing(self._token, self._rings, width, height)
-        self._rings += 1
+            self._ring = None
+        number, self._rings = self._rings, self._rings + 1
+        try:
+            ring = self._ring = ChildRing(self._token, number, width, height)
+        except OSError as exc:  # /dev/shm is full
+            raise Refused(f"no room for {width}x{height} pictures in /dev/shm "
+                          f"({exc.strerror})") from None
         self.report("ring", ring.number, width, height)
         return ring
 

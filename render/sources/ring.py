@@ -128,8 +128,15 @@ class ChildRing:
         self.width = width
         self.height = height
         size = width * height * 3
-        self._segment = shared_memory.SharedMemory(
-            ring_name(token, number), create=True, size=HEADER_BYTES + size * SLOTS)
+        name = ring_name(token, number)
+        self._segment = shared_memory.SharedMemory(name, create=True,
+                                                   size=HEADER_BYTES + size * SLOTS)
+        try:
+            _reserve(name, HEADER_BYTES + size * SLOTS)
+        except OSError:
+            self._segment.close()
+            self._segment.unlink()
+            raise
         buf = self._segment.buf
         assert buf is not None
         self._returned = buf[:8 * SLOTS].cast("q")
@@ -188,5 +195,15 @@ def _map(name: str, size: int) -> mmap.mmap:
         if os.fstat(descriptor).st_size < size:
             raise ValueError(f"shared memory {name} is smaller than {size} bytes")
         return mmap.mmap(descriptor, size)
+    finally:
+        os.close(descriptor)
+
+
+def _reserve(name: str, size: int) -> None:
+    """Allocate the pages of shared memory `name` now: a full /dev/shm (a container's is 64 MB
+    unless told otherwise) then fails here, not as a SIGBUS at the first write."""
+    descriptor = os.open(SHM_DIR / name, os.O_RDWR)
+    try:
+        os.posix_fallocate(descriptor, 0, size)
     finally:
         os.close(descriptor)

@@ -45,7 +45,7 @@ class Source:
         self._restarts = 0
         self._process = 0  # the number of the current process (1 for the first)
         self._seq = 0
-        self._rings: dict[int, RingView] = {}
+        self._ring: RingView | None = None  # the current process's newest ring
         self._status = self._make_status()
         # When the current process last decoded a frame, and the latest of the earlier ones.
         self._decoded: Callable[[], float | None] = lambda: None
@@ -96,15 +96,16 @@ class Source:
         self._decoded = decoded
         self._process += 1
         self._inbox.append(("restart", self._process))
-        self._rings = {}
+        self._ring = None
         self._requests.clear()  # the new process is started with the current box
         self._state = OPENING if self.spec.kind == "file" else CONNECTING
         self._publish()
         return self._process
 
     def add_ring(self, ring: RingView) -> None:
-        """The current process made a new ring."""
-        self._rings[ring.number] = ring
+        """The current process made a new ring and is done with its earlier ones (frames of
+        those still held keep their own mapping)."""
+        self._ring = ring
 
     def receive(self, message: tuple[Any, ...]) -> None:
         """Apply a report of the current process (all but "ring", see add_ring)."""
@@ -136,8 +137,8 @@ class Source:
 
     def _add_frame(self, ring: int, slot: int, epoch: int, seconds: float,
                    decoded_at: float) -> None:
-        view = self._rings.get(ring)
-        if view is None or not 0 <= slot < len(view.slots):
+        view = self._ring
+        if view is None or view.number != ring or not 0 <= slot < len(view.slots):
             return
         self._seq += 1
         frame = SourceFrame(self._seq, view.slots[slot], seconds, decoded_at)
