@@ -173,13 +173,11 @@ class Supervisor(BackgroundLoop):
         messages, ended = process.reports()
         for message in messages:
             if message[0] == "ring":
+                # A ring that cannot be mapped would keep its slots from ever coming back:
+                # the error ends this process (see _guarded) and a new one starts.
                 number, width, height = message[1:4]
-                try:
-                    ring = RingView(process.token, number, width, height, process.freed)
-                except (OSError, ValueError) as exc:
-                    log.warning("source %s: ring not mapped: %s", tended.source.key, exc)
-                    continue
-                tended.source.add_ring(ring)
+                tended.source.add_ring(
+                    RingView(process.token, number, width, height, process.freed))
             elif message[0] != "ready":
                 if message[0] == "error":
                     tended.refused = True
@@ -192,7 +190,9 @@ class Supervisor(BackgroundLoop):
         process = tended.process
         if process is not None:
             if process.exitcode is not None:
-                self._read(tended, now)  # its last words, and its end
+                self._read(tended, now)  # its last words
+                if tended.process is process:
+                    self._ended(tended, now)
             elif process.stalled(now):
                 self._kill_process(tended)
                 self._retry(tended, now, "the source process stopped making progress")

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import random
 import signal
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +21,7 @@ from tests.support.clips import (
     write_vfr_clip,
 )
 from tests.support.nginx_rtmp import NginxRtmp
+from tests.support.peers import Peer
 from tests.support.processes import wait_until
 from tests.support.publisher import Publisher
 
@@ -267,44 +265,6 @@ def play_live(sources: TimedSources, key: str, seconds: float) -> list[float]:
             latencies.append(time.monotonic() - frame.decoded_at)
         time.sleep(1 / PROGRAM_FPS)
     return latencies
-
-
-class Peer:
-    """A TCP port that accepts and then never answers, or answers with random bytes."""
-
-    def __init__(self, garbage: bool) -> None:
-        self._garbage = garbage
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._closed = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def close(self) -> None:
-        self._closed.set()
-        self._server.close()
-        for each in self._held:
-            each.close()
-
-    def _serve(self) -> None:
-        rng = random.Random(7)
-        while not self._closed.is_set():
-            try:
-                peer, _ = self._server.accept()
-            except OSError:
-                return
-            self._held.append(peer)
-            if self._garbage:
-                threading.Thread(target=self._spew, args=(peer, rng.randbytes(1 << 16)),
-                                 daemon=True).start()
-
-    def _spew(self, peer: socket.socket, noise: bytes) -> None:
-        while not self._closed.is_set():
-            try:
-                peer.sendall(noise)
-            except OSError:
-                return
-            time.sleep(0.01)
 
 
 def source_process(key: str) -> multiprocessing.Process:
