@@ -35,10 +35,13 @@ def scene_layers(size: tuple[int, int] | None = None) -> list[Layer]:
     ]
 
 
-def create_scene(store: StateStore, size: tuple[int, int] | None = None) -> None:
-    """Create the scene's layers through the store, as the worker's tasks would."""
+def create_scene(store: StateStore, size: tuple[int, int] | None = None,
+                 background: NewLayer | None = None) -> None:
+    """Create the scene's layers through the store, as the worker's tasks would; `background`
+    replaces the scene's background image."""
     for number, new in enumerate(_scene(size)):
-        store.create_layer(f"bench-layer-{number}", new)
+        store.create_layer(f"bench-layer-{number}", background if background and not number
+                           else new)
 
 
 def _scene(size: tuple[int, int] | None) -> list[NewLayer]:

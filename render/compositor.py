@@ -68,10 +68,13 @@ class Compositor:
     """Composites stored layers into BGR frames of a fixed size; one thread owns it."""
 
     def __init__(self, width: int, height: int, media_root: Path,
-                 on_raster: Callable[[str, float], None] | None = None) -> None:
+                 on_raster: Callable[[str, float], None] | None = None,
+                 sources: Sources | None = None) -> None:
         self.width = width
         self.height = height
-        self._sources = Sources()
+        # The source processes of video and input layers (a benchmark passes its own, to see
+        # which frame each compose picked).
+        self._sources = sources if sources is not None else Sources()
         self._renderers = build_renderers(
             RenderContext(width, height, media_root, Fonts(), self._sources))
         # The layer list the sources were last synced to, and when (epoch seconds).
