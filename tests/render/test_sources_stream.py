@@ -21,9 +21,9 @@ from PIL import Image
 from tests.render.test_render_stream import KEY, SIZE, add_layer, close_to, wait_for_pixel
 from tests.support.clips import picture_number, write_clip
 from tests.support.nginx_rtmp import NginxRtmp
+from tests.support.peers import Peer
 from tests.support.player import FrameRecord, Player
 from tests.support.processes import wait_until
-from tests.support.peers import Peer
 from tests.support.publisher import Publisher
 
 FPS = 30
