@@ -13,8 +13,8 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render bench-preview bench-metrics bench-outputs \
-	bench-soak bench-startup clean
+.PHONY: run test lint bench-api bench-render bench-video bench-preview bench-metrics \
+	bench-outputs bench-soak bench-startup clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -30,9 +30,14 @@ lint: $(STAMP)  ## ruff and mypy over the whole tree (mypy strict for core/ and 
 bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis
 	$(BIN)/python -m bench.api
 
-bench-render: $(STAMP) system-deps-bench  ## Compositing and encoding against the FFmpeg peer; 1080p30 for 5 min
+bench-render: $(STAMP) system-deps-bench  ## Still and video scenes against the FFmpeg peers; 1080p30 for 5 min
 	$(BIN)/python -m bench.render
 	$(BIN)/python -m bench.render --sustain 300
+
+bench-video: $(STAMP) system-deps-bench  ## The video scene live: 720p30 for 60 s, 1080p30 for 5 min; input latency
+	$(BIN)/python -m bench.render --sustain 60 --size 1280x720 --video
+	$(BIN)/python -m bench.render --sustain 300 --size 1920x1080 --video
+	$(BIN)/python -m bench.inputs
 
 bench-preview: $(STAMP) system-deps-test  ## Preview latency render -> WebSocket client for 1/10/50 clients
 	$(BIN)/python -m bench.preview
