@@ -2,7 +2,7 @@
 
 Decoding never runs on the render thread. Each source (a layer's file or URL) has a process of
 its own (render.sources.child) that decodes with PyAV, scales to the layer's box and writes BGR
-pictures into a ring of shared-memory slots (render.sources.ring). A supervisor thread
+(or I420) pictures into a ring of shared-memory slots (render.sources.ring). A supervisor thread
 (render.sources.supervisor) starts, feeds, watches and restarts the processes; the render
 thread only looks at what has arrived (render.sources.picking), so no source, however slow,
 frozen, broken or dead, delays a frame of the program. See docs/sources.md.

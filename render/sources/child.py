@@ -1,14 +1,16 @@
 """A source process: decodes one file or live input and hands pictures to the render worker.
 
-Scaling to the layer's box and the conversion to BGR happen here too (swscale through
-`VideoFrame.reformat`), so the render thread only reads finished pictures out of shared memory.
+Scaling to the layer's box and the conversion to BGR (or I420, if asked) happen here too
+(swscale through `VideoFrame.reformat`), so the render thread only reads finished pictures out
+of shared memory.
 The parent sends commands over one pipe and reads reports from another:
 
 commands  ("seek", epoch, seconds)  files: show the frame covering that timeline time next
           ("box", width, height)    scale to this box from the next picture on
 reports   ("ready",)                started, heartbeat mapped
           ("info", {...})           width, height, fps, codec, audio, duration of the source
-          ("ring", number, width, height)   a new ring of slots, `<token>_r<number>`
+          ("ring", number, shape)   a new ring of slots (pictures of that array shape),
+                                    `<token>_r<number>`
           ("frame", ring, slot, epoch, time, decoded_at)
           ("state", state, error)   live inputs: connecting | live | error
           ("ended", epoch)          files that do not loop: the last frame was sent
@@ -35,7 +37,7 @@ import av
 import numpy as np
 
 from render.sources.ring import ChildRing, Heartbeat
-from render.sources.spec import MAX_PIXELS, SourceSpec, fit_box
+from render.sources.spec import MAX_PIXELS, SourceSpec, fit_box, picture_shape
 
 # What one step of a source may take besides a network wait: decoding and scaling a frame,
 # seeking in a file.
@@ -158,10 +160,10 @@ class Link:
         ring = self._ring_for(width, height)
         slot = ring.free_slot()
         assert slot is not None
-        scaled = frame.reformat(width, height, "bgr24")
-        plane = scaled.planes[0]
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(height, plane.line_size)
-        np.copyto(ring.slots[slot], rows[:, :width * 3].reshape(height, width, 3))
+        # An I420 picture needs no colour conversion, nor any work at all at the source's own
+        # size (reformat then hands the decoded frame back as it is).
+        scaled = frame.reformat(width, height, "bgr24" if len(ring.shape) == 3 else "yuv420p")
+        _copy_planes(scaled, ring.slots[slot])
         ring.hand_over(slot)
         self.report("frame", ring.number, slot, self.epoch, seconds, time.monotonic())
 
@@ -171,8 +173,9 @@ class Link:
         return target
 
     def _ring_for(self, width: int, height: int) -> ChildRing:
+        shape = picture_shape(self._spec.pixel_format, width, height)
         ring = self._ring
-        if ring is not None and (ring.width, ring.height) == (width, height):
+        if ring is not None and ring.shape == shape:
             return ring
         if ring is not None:
             # Slots of the old ring the parent still holds stay valid in its own mapping.
@@ -180,11 +183,11 @@ class Link:
             self._ring = None
         number, self._rings = self._rings, self._rings + 1
         try:
-            ring = self._ring = ChildRing(self._token, number, width, height)
+            ring = self._ring = ChildRing(self._token, number, shape)
         except OSError as exc:  # /dev/shm is full
             raise Refused(f"no room for {width}x{height} pictures in /dev/shm "
                           f"({exc.strerror})") from None
-        self.report("ring", ring.number, width, height)
+        self.report("ring", ring.number, shape)
         return ring
 
     def _apply(self, command: tuple[Any, ...]) -> None:
@@ -192,6 +195,19 @@ class Link:
             self.epoch, self.seek_to = command[1], command[2]
         elif command[0] == "box":
             self._box = (command[1], command[2])
+
+
+def _copy_planes(frame: av.VideoFrame, target: np.ndarray) -> None:
+    """Copy the planes of `frame` (bgr24, or yuv420p for a 2-D `target`) into `target` back to
+    back, leaving out FFmpeg's padding at the end of each row."""
+    packed = target.reshape(-1)
+    offset = 0
+    for plane in frame.planes:
+        row = plane.width * (3 if target.ndim == 3 else 1)
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+        np.copyto(packed[offset:offset + row * plane.height].reshape(plane.height, row),
+                  rows[:, :row])
+        offset += row * plane.height
 
 
 def describe(container: av.container.InputContainer, video: av.video.stream.VideoStream,

@@ -3,7 +3,8 @@
 Names: each source process gets a token; its control cells are `<token>_hb` and its n-th ring
 of frame slots `<token>_r<n>` (a new ring whenever the frame size changes).
 
-A ring is a page of release counters followed by SLOTS BGR pictures of one size. Slot i
+A ring is a page of release counters followed by SLOTS pictures of one size (BGR, or I420 when
+the spec asks yuv420p: render.sources.spec.picture_shape). Slot i
 belongs to the child while `returned[i]` (written only by the parent) equals the times the
 child handed it over (counted only by the child). The child hands a slot over with a frame
 report on its pipe; the parent hands it back by counting it returned and posting the
@@ -22,6 +23,7 @@ holds a view. The parent's views of the pictures are read-only.
 from __future__ import annotations
 
 import contextlib
+import math
 import mmap
 import os
 import time
@@ -121,13 +123,13 @@ class Heartbeat:
 
 
 class ChildRing:
-    """The child's side of a ring: SLOTS writable pictures of one size."""
+    """The child's side of a ring: SLOTS writable pictures of one array shape (BGR or I420,
+    see render.sources.spec.picture_shape)."""
 
-    def __init__(self, token: str, number: int, width: int, height: int) -> None:
+    def __init__(self, token: str, number: int, shape: tuple[int, ...]) -> None:
         self.number = number
-        self.width = width
-        self.height = height
-        size = width * height * 3
+        self.shape = shape
+        size = math.prod(shape)
         name = ring_name(token, number)
         self._segment = shared_memory.SharedMemory(name, create=True,
                                                    size=HEADER_BYTES + size * SLOTS)
@@ -141,7 +143,7 @@ class ChildRing:
         assert buf is not None
         self._returned = buf[:8 * SLOTS].cast("q")
         self._handed = [0] * SLOTS
-        self.slots = [np.ndarray((height, width, 3), np.uint8, buf, HEADER_BYTES + i * size)
+        self.slots = [np.ndarray(shape, np.uint8, buf, HEADER_BYTES + i * size)
                       for i in range(SLOTS)]
 
     def free_slot(self) -> int | None:
@@ -166,11 +168,11 @@ class RingView:
     """The parent's side of a ring: SLOTS read-only pictures, mapped from /dev/shm, and the
     release counters."""
 
-    def __init__(self, token: str, number: int, width: int, height: int,
+    def __init__(self, token: str, number: int, shape: tuple[int, ...],
                  poster: Poster) -> None:
         self.number = number
         self._poster = poster
-        size = width * height * 3
+        size = math.prod(shape)
         name = ring_name(token, number)
         mapped = _map(name, HEADER_BYTES + size * SLOTS)
         unlink(name)
@@ -178,7 +180,7 @@ class RingView:
         self.slots = []
         for slot in range(SLOTS):
             picture = np.frombuffer(mapped, np.uint8, size, HEADER_BYTES + slot * size)
-            picture = picture.reshape(height, width, 3)
+            picture = picture.reshape(shape)
             picture.flags.writeable = False
             self.slots.append(picture)
 

@@ -78,5 +78,5 @@ class Sources:
 
 
 def _same_but_box(old: SourceSpec, new: SourceSpec) -> bool:
-    return ((old.kind, old.location, old.loop, old.revision)
-            == (new.kind, new.location, new.loop, new.revision))
+    return ((old.kind, old.location, old.loop, old.revision, old.pixel_format)
+            == (new.kind, new.location, new.loop, new.revision, new.pixel_format))

@@ -30,6 +30,9 @@ class SourceSpec:
     # What identifies the file's content (its mtime and size): a file replaced in the library
     # under the same name is a new source.
     revision: tuple[int, ...] = ()
+    # "yuv420p": pictures handed over in I420 (see picture_shape), for a compositor that
+    # composites in YUV; BGR otherwise.
+    pixel_format: Literal["bgr24", "yuv420p"] = "bgr24"
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,9 @@ class SourceFrame:
     """One picture handed over by a source process."""
 
     seq: int  # a new number is a new picture
-    # BGR uint8 (h, w, 3), read-only: a view of a shared-memory slot, valid until a later
-    # frame() for this source returns another seq.
+    # BGR uint8 (h, w, 3), or I420 (h * 3 / 2, w) if the spec asked yuv420p (picture_shape);
+    # read-only: a view of a shared-memory slot, valid until a later frame() for this source
+    # returns another seq.
     image: np.ndarray = field(repr=False)
     time: float  # timeline seconds (files: lap * duration + pts; live: the stream's pts)
     decoded_at: float  # time.monotonic() when the source process finished it
@@ -74,6 +78,15 @@ def fit_box(box: tuple[int | None, int | None], width: int, height: int) -> tupl
         wanted_height = max(1, round(height * wanted_width / width))
     check_size(wanted_width, wanted_height, "the box")
     return wanted_width, wanted_height
+
+
+def picture_shape(pixel_format: str, width: int, height: int) -> tuple[int, ...]:
+    """The array a width x height picture is handed over in: I420 for yuv420p when both sides
+    are even (the Y plane, then U, then V, each plane's rows back to back: (height * 3 / 2,
+    width)), BGR (height, width, 3) otherwise."""
+    if pixel_format == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+        return (height * 3 // 2, width)
+    return (height, width, 3)
 
 
 def check_size(width: int, height: int, what: str) -> None:

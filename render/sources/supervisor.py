@@ -175,9 +175,8 @@ class Supervisor(BackgroundLoop):
             if message[0] == "ring":
                 # A ring that cannot be mapped would keep its slots from ever coming back:
                 # the error ends this process (see _guarded) and a new one starts.
-                number, width, height = message[1:4]
-                tended.source.add_ring(
-                    RingView(process.token, number, width, height, process.freed))
+                number, shape = message[1], tuple(message[2])
+                tended.source.add_ring(RingView(process.token, number, shape, process.freed))
             elif message[0] != "ready":
                 if message[0] == "error":
                     tended.refused = True
