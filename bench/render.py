@@ -68,6 +68,7 @@ from bench.video import (
 )
 from render.compositor import Compositor
 from render.encoder import Encoder
+from render.sources.spec import PixelFormat
 
 FPS = 30
 GOAL_COMPOSITE_RATIO = 0.25
@@ -89,7 +90,13 @@ def cpu_ms_per_frame(frames: int, work: Callable[[int], None]) -> float:
     return (time.process_time() - started) * 1000 / frames
 
 
-def our_figures(media: Path, frames: int, size: tuple[int, int]) -> dict[str, float]:
+def to_yuv(frame: Any) -> Any:
+    """The frame in I420, as the encoder takes it (a compositor in yuv420p made it so)."""
+    return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+
+
+def our_figures(media: Path, frames: int, size: tuple[int, int],
+                frame_format: PixelFormat) -> dict[str, float]:
     """ms of CPU per frame for each stage, with and without the caches."""
     layers = scene_layers(size if size != (1280, 720) else None)
     start = time.time()
@@ -105,21 +112,21 @@ def our_figures(media: Path, frames: int, size: tuple[int, int]) -> dict[str, fl
                 layers[0] = replace(bottom, transform=replace(bottom.transform, x=index % 2))
             return compositor.compose(layers, [], start + index / FPS)
 
-        compositor = Compositor(*size, media)
+        compositor = Compositor(*size, media, frame_format=frame_format)
         figures["composite" + suffix] = cpu_ms_per_frame(
             frames, partial(composite, compositor=compositor))
 
-        compositor = Compositor(*size, media)
+        compositor = Compositor(*size, media, frame_format=frame_format)
         last: list[Any] = [None, None]
 
         def convert(index: int, c: Compositor = compositor, last: list[Any] = last) -> None:
             frame = composite(index, c)
             if frame is not last[0]:
-                last[0], last[1] = frame, cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+                last[0], last[1] = frame, to_yuv(frame)
 
         figures["composite + YUV" + suffix] = cpu_ms_per_frame(frames, convert)
 
-        compositor = Compositor(*size, media)
+        compositor = Compositor(*size, media, frame_format=frame_format)
         encoder = Encoder(*size, FPS, 4_500_000, 128_000)
         def encode(index: int, c: Compositor = compositor, e: Encoder = encoder) -> None:
             e.encode(composite(index, c), index + 10)
@@ -144,10 +151,11 @@ class VideoRun:
         return self.render_ms + self.source_ms
 
 
-def video_run(media: Path, frames: int, size: tuple[int, int], stage: str) -> VideoRun:
+def video_run(media: Path, frames: int, size: tuple[int, int], stage: str,
+              frame_format: PixelFormat) -> VideoRun:
     """The video scene through `stage`, paced at FPS, measured after a warm-up."""
     sources = ObservedSources()
-    compositor = Compositor(*size, media, sources=sources)
+    compositor = Compositor(*size, media, sources=sources, frame_format=frame_format)
     encoder = Encoder(*size, FPS, 4_500_000, 128_000)
     epoch, began = time.time(), time.monotonic()
     layers = video_scene_layers(clip_for(media, size), size, round(epoch * 1000))
@@ -159,7 +167,7 @@ def video_run(media: Path, frames: int, size: tuple[int, int], stage: str) -> Vi
         frame = compositor.compose(layers, [], epoch + index / FPS)
         if stage == "composite + YUV" and frame is not converted[0]:
             converted[0] = frame
-            cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+            to_yuv(frame)
         elif stage == "composite + encode":
             encoder.encode(frame, index)
         picked = sources.picked.get(key)
@@ -340,6 +348,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", type=parse_size, default=None)
     parser.add_argument("--scene", choices=("still", "video", "both"), default="both")
+    parser.add_argument("--frame-format", choices=("yuv420p", "bgr24"), default="yuv420p",
+                        help="what the compositor composites in: the render worker's yuv420p, "
+                        "or bgr24 (converted before encoding, as before)")
     parser.add_argument("--sustain", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--video", action="store_true",
                         help="--sustain: the video scene (the background a video)")
@@ -351,13 +362,14 @@ def main() -> None:
             sustain(media, args.sustain, args.size or (1920, 1080), args.video)
             return
         size = args.size or (1280, 720)
-        label = f"{size[0]}x{size[1]}"
+        label = f"{size[0]}x{size[1]}, compositing in {args.frame_format}"
         if args.scene in ("still", "both"):
-            ours = our_figures(media, args.frames, size)
+            ours = our_figures(media, args.frames, size, args.frame_format)
             peer = peer_figures(media, args.frames)
             print_part_one(ours, peer, label, args.frames)
         if args.scene in ("video", "both"):
-            runs = {stage: video_run(media, args.frames, size, stage) for stage in VIDEO_STAGES}
+            runs = {stage: video_run(media, args.frames, size, stage, args.frame_format)
+                    for stage in VIDEO_STAGES}
             peer_video = peer_ms_per_frame("ffmpeg_peer_video.sh", media, args.frames)
             print_video(runs, peer_video, label, args.frames)
 

@@ -1,14 +1,19 @@
-"""The compositor: stored layers in, one BGR frame out, doing as little work as it can.
+"""The compositor: stored layers in, one frame out, doing as little work as it can.
 
 Semantics (the model is core.layers.Layer; each type's content is in core/layers/types/):
 
-- The frame is width x height, BGR uint8, black where no layer draws.
+- The frame is width x height, BGR uint8, black where no layer draws. A compositor built with
+  frame_format "yuv420p" (the render worker's) makes I420 frames instead, the encoder's
+  format, blending every tile into the Y, U and V planes (render.layers.planar): video and
+  input pictures then come from their sources in I420 and are used as they are, so no colour
+  conversion of the whole frame is left, in the source process or before the encoder.
 - Layers arrive sorted bottom to top; invisible ones are skipped. A layer's box has its
   top-left at transform x, y in output pixels and may lie partly or wholly off the frame (it
   is clipped). width/height null = the content's natural size. `scale`, `rotation` and
   `opacity` are applied as described in render.layers.placement; each type's content is
   described in its module under render.layers.
-- Blending is premultiplied "over" (render.layers.blend), accurate to about 1 per channel.
+- Blending is premultiplied "over" (render.layers.blend, render.layers.planar), accurate to
+  about 1 per channel.
 
 Work avoided, because a frame at 30 fps has a budget of milliseconds:
 
@@ -47,7 +52,9 @@ from render.layers.base import FrameInput, LayerError, LayerRenderer, RenderCont
 from render.layers.blend import blend, clip
 from render.layers.fonts import Fonts
 from render.layers.placement import make_tile, scaled_box
+from render.layers.planar import blend_planar, fill_black, new_frame
 from render.sources import Sources
+from render.sources.spec import PixelFormat
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +72,20 @@ class _Cached:
 
 
 class Compositor:
-    """Composites stored layers into BGR frames of a fixed size; one thread owns it."""
+    """Composites stored layers into BGR (or I420) frames of a fixed size; one thread owns it."""
 
     def __init__(self, width: int, height: int, media_root: Path,
                  on_raster: Callable[[str, float], None] | None = None,
-                 sources: Sources | None = None) -> None:
+                 sources: Sources | None = None, frame_format: PixelFormat = "bgr24") -> None:
         self.width = width
         self.height = height
         # The source processes of video and input layers (a benchmark passes its own, to see
         # which frame each compose picked).
         self._sources = sources if sources is not None else Sources()
         self._renderers = build_renderers(
-            RenderContext(width, height, media_root, Fonts(), self._sources))
+            RenderContext(width, height, media_root, Fonts(), self._sources, frame_format))
+        self._planar = frame_format == "yuv420p"
+        self._blend = blend_planar if self._planar else blend
         # The layer list the sources were last synced to, and when (epoch seconds).
         self._synced: tuple[list[Layer] | None, float] = (None, 0.0)
         self._tiles: dict[str, _Cached] = {}
@@ -88,7 +97,8 @@ class Compositor:
         self._frame: np.ndarray | None = None
         self._placed: list[Placed] = []
         # The bottom layers that stayed put, already composited; never handed out.
-        self._base = np.empty((height, width, 3), np.uint8)
+        self._base = new_frame(width, height) if self._planar else np.empty(
+            (height, width, 3), np.uint8)
         self._base_placed: list[Placed] = []
 
     @property
@@ -217,7 +227,7 @@ class Compositor:
         start = self._update_base(placed, _common_prefix(placed, self._placed))
         frame = self._base.copy() if start else self._cleared(np.empty_like(self._base), placed)
         for _, tile, x, y in placed[start:]:
-            blend(frame, tile, x, y)
+            self._blend(frame, tile, x, y)
         self._frame, self._placed = frame, placed
         return frame
 
@@ -233,21 +243,26 @@ class Compositor:
         if held == 0 and unchanged:
             self._cleared(self._base, placed)
         for _, tile, x, y in placed[held:unchanged]:
-            blend(self._base, tile, x, y)
+            self._blend(self._base, tile, x, y)
         self._base_placed = placed[:max(held, unchanged)]
         return len(self._base_placed)
 
     def _cleared(self, target: np.ndarray, placed: list[Placed]) -> np.ndarray:
         """`target` made black to composite `placed` onto, unless the bottom layer hides it all."""
-        if not (placed and self._covers(placed[0])):
-            target.fill(0)
+        if placed and self._covers(placed[0]):
+            return target
+        if self._planar:
+            return fill_black(target)
+        target.fill(0)
         return target
 
     def _covers(self, entry: Placed) -> bool:
         """Whether an opaque tile hides the whole frame."""
         _, tile, x, y = entry
+        # In YUV a tile at an odd place gets a transparent edge (render.layers.planar).
         return (tile.inverse is None and x <= 0 and y <= 0
-                and x + tile.width >= self.width and y + tile.height >= self.height)
+                and x + tile.width >= self.width and y + tile.height >= self.height
+                and not (self._planar and (x % 2 or y % 2)))
 
 
 def _common_prefix(a: list[Placed], b: list[Placed]) -> int:

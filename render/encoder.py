@@ -60,13 +60,14 @@ class Encoder:
         self._last_frame: av.VideoFrame | None = None
         self._last_gop = -1
 
-    def encode(self, frame_bgr: numpy.ndarray, slot: int) -> list[EncodedPacket]:
-        """Encode the frame shown at `slot` (its index on the 1/fps timeline).
+    def encode(self, picture: numpy.ndarray, slot: int) -> list[EncodedPacket]:
+        """Encode the frame shown at `slot` (its index on the 1/fps timeline): BGR, or I420
+        (render.layers.planar).
 
         Also returns the silent audio that covers the timeline up to the end of this slot,
         so audio stays continuous when the clock skips slots.
         """
-        frame = self._yuv_frame(frame_bgr)
+        frame = self._yuv_frame(picture)
         frame.pts = slot
         gop = slot // self._gop
         # x264 counts frames, not time: when slots were skipped, force the keyframe that
@@ -88,15 +89,17 @@ class Encoder:
         """Drop the cached frame; the codec contexts are freed with the encoder."""
         self._last_array = self._last_frame = None
 
-    def _yuv_frame(self, frame_bgr: numpy.ndarray) -> av.VideoFrame:
+    def _yuv_frame(self, picture: numpy.ndarray) -> av.VideoFrame:
         # The compositor hands back the same array when nothing changed: skip the
         # colour conversion then (x264 copies the picture, so reusing it is safe).
-        if frame_bgr is self._last_array and self._last_frame is not None:
+        if picture is self._last_array and self._last_frame is not None:
             return self._last_frame
-        yuv = cast(numpy.ndarray[Any, numpy.dtype[numpy.uint8]],
-                   cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2YUV_I420))
+        # A 2-D frame is I420 already (a compositor composited in YUV).
+        yuv = picture if picture.ndim == 2 else cast(
+            numpy.ndarray[Any, numpy.dtype[numpy.uint8]],
+            cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420))
         self._last_frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        self._last_array = frame_bgr
+        self._last_array = picture
         return self._last_frame
 
     def _audio_until(self, end_sample: int) -> list[EncodedPacket]:

@@ -87,6 +87,8 @@ class PreviewPublisher(threading.Thread):
 
     def _publish(self, frame: np.ndarray, produced_at: float) -> None:
         self.sequence += 1
+        if frame.ndim == 2:  # I420, as the render worker composites (render.layers.planar)
+            frame = cv2.cvtColor(frame, cv2.COLOR_YUV2BGR_I420)
         # Qualities of the same size (medium of a 640-wide output is its high) share one JPEG.
         stamped: dict[tuple[int, int], bytes | None] = {}
         for quality in self._watched:

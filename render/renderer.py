@@ -66,8 +66,10 @@ class Renderer:
         self.inbox: queue.Queue[InboxMessage] = queue.Queue()
         self.scene = Scene()
         self.metrics = RenderMetrics()
+        # Composited in I420, the encoder's format: no colour conversion of whole frames.
         self.compositor = Compositor(settings.output_width, settings.output_height,
-                                     settings.media_root, on_raster=self.metrics.observe_raster)
+                                     settings.media_root, on_raster=self.metrics.observe_raster,
+                                     frame_format="yuv420p")
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
         feed_store = StateStore.from_settings(settings, feed_client)
         # Only the render worker seeds: the environment it streams by is the one to keep.

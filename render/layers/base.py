@@ -20,13 +20,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 
 from core.layers import Layer
 from render.layers.fonts import Fonts
 from render.sources import Sources, SourceSpec
+from render.sources.spec import PixelFormat
+
+if TYPE_CHECKING:
+    from render.layers.planar import Planes
 
 # Bounds what one layer may allocate (about 100 MB of tile); a bigger layer is reported.
 MAX_TILE_PIXELS = 16 * 1024 * 1024
@@ -68,7 +72,8 @@ class Tile:
 
     `premult` holds BGR already multiplied by alpha; `inverse` holds 255 - alpha on three
     channels (None when the tile is opaque). `dx, dy` shift the tile from the layer's x, y
-    (rotation grows the tile around the box centre).
+    (rotation grows the tile around the box centre). With `i420`, `premult` holds an opaque
+    I420 picture instead (a source's frame, for a compositor that composites in YUV).
     """
 
     premult: np.ndarray
@@ -76,6 +81,9 @@ class Tile:
     empty: bool
     dx: int = 0
     dy: int = 0
+    i420: bool = False
+    # Its YUV planes at each chroma phase, made by render.layers.planar when first blended.
+    planes: dict[tuple[int, int], Planes] = field(default_factory=dict, repr=False)
 
     @property
     def width(self) -> int:
@@ -85,19 +93,22 @@ class Tile:
     @property
     def height(self) -> int:
         """Height in pixels."""
-        return int(self.premult.shape[0])
+        rows = int(self.premult.shape[0])
+        return rows * 2 // 3 if self.i420 else rows
 
 
 @dataclass(frozen=True)
 class RenderContext:
-    """What rasterisers are built with: the output size, the media library, the font cache and
-    the source processes (decoding videos and inputs off the render thread)."""
+    """What rasterisers are built with: the output size, the media library, the font cache,
+    the source processes (decoding videos and inputs off the render thread) and the format the
+    compositor composites in (sources hand their pictures over in it)."""
 
     width: int
     height: int
     media_root: Path
     fonts: Fonts
     sources: Sources
+    frame_format: PixelFormat = "bgr24"
 
 
 # What a rasteriser draws from: a layer's content, or what `drawn` makes of the layer.
@@ -131,8 +142,8 @@ class LayerRenderer(ABC, Generic[Content]):
 
     @abstractmethod
     def rasterise(self, content: Content, frame: FrameInput, box: Box) -> np.ndarray:
-        """The layer's pixels as premultiplied BGRA uint8 (or BGR when opaque), opacity and
-        rotation not applied.
+        """The layer's pixels as premultiplied BGRA uint8 (or BGR when opaque; or an opaque I420
+        picture from a source, for a compositor in YUV), opacity and rotation not applied.
 
         May raise LayerError; then `placeholder` draws instead.
         """

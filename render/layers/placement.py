@@ -48,9 +48,13 @@ def stretch(bgra: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def make_tile(bgra: np.ndarray, opacity: float, rotation: float) -> Tile:
-    """A blend-ready Tile from premultiplied BGRA content, or opaque BGR content (used as it
-    is when neither faded nor turned: a video frame is blended straight from where it was
-    decoded)."""
+    """A blend-ready Tile from premultiplied BGRA content, or opaque BGR or I420 content (used
+    as it is when neither faded nor turned: a video frame is blended straight from where it
+    was decoded)."""
+    if bgra.ndim == 2:  # I420 (render.layers.planar)
+        if opacity >= 1.0 and not rotation % 360:
+            return Tile(bgra, None, empty=False, i420=True)
+        bgra = cv2.cvtColor(bgra, cv2.COLOR_YUV2BGR_I420)
     if bgra.shape[2] == 3:
         if opacity >= 1.0 and not rotation % 360:
             return Tile(bgra, None, empty=False)

@@ -4,18 +4,20 @@ newest frame is blended straight from the shared memory it was decoded into.
 Each layer of these types asks the compositor for a source process (`source_specs`, with the
 scaled box, so the process scales and the render thread does not). Each frame the rasteriser
 takes the frame the source has for this instant (`pick`); a new picture is a new tile key.
-The frame is opaque BGR the size of the box, so with no opacity or rotation it is blended as
-it is, never copied on the render thread. A problem (a missing file, a source that failed)
-shows the media placeholder and the layer's error.
+The frame is opaque BGR (I420 when the compositor composites in YUV) the size of the box, so
+with no opacity or rotation it is blended as it is, never copied on the render thread. A
+problem (a missing file, a source that failed) shows the media placeholder and the layer's
+error.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar, cast
 
+import cv2
 import numpy as np
 
 from core.layers import Layer
@@ -24,6 +26,7 @@ from core.layers.sound import SoundingContent
 from render.layers.base import Box, FrameInput, LayerError, LayerRenderer, RenderContext
 from render.layers.image import draw_placeholder, fit
 from render.layers.placement import stretch
+from render.layers.planar import i420_size
 from render.sources import SourceFrame, SourceSpec
 
 Sounding = TypeVar("Sounding", bound=SoundingContent)
@@ -66,8 +69,8 @@ class SourceLayer(LayerRenderer[SourceDrawing[Sounding]], Generic[Sounding]):
             spec = self.spec_for(layer)
             if isinstance(spec, str):
                 problems[layer.id] = spec
-            else:
-                specs[layer.id] = spec
+            else:  # pictures come in the format the compositor composites in
+                specs[layer.id] = replace(spec, pixel_format=self.context.frame_format)
         self._problems = problems
         self.layer_ids = tuple(layer.id for layer in layers)
         self._picked = {key: value for key, value in self._picked.items()
@@ -100,6 +103,10 @@ class SourceLayer(LayerRenderer[SourceDrawing[Sounding]], Generic[Sounding]):
         if picked is None:
             return _NOTHING
         image = picked.image
+        if image.ndim == 2:  # I420: as it is when it fills the box, else as BGR
+            if fit(*i420_size(image), box) == i420_size(image):
+                return image
+            image = cv2.cvtColor(image, cv2.COLOR_YUV2BGR_I420)
         width, height = fit(image.shape[1], image.shape[0], box)
         return stretch(image, width, height)
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 import numpy as np
 
+# How pictures are handed over: BGR, or I420 for a compositor that composites in YUV.
+PixelFormat = Literal["bgr24", "yuv420p"]
 # The largest picture a source may decode or scale to: 4K UHD. Anything announcing more is
 # refused in the source process before a frame of it is decoded.
 MAX_PIXELS = 3840 * 2160
@@ -32,7 +34,7 @@ class SourceSpec:
     revision: tuple[int, ...] = ()
     # "yuv420p": pictures handed over in I420 (see picture_shape), for a compositor that
     # composites in YUV; BGR otherwise.
-    pixel_format: Literal["bgr24", "yuv420p"] = "bgr24"
+    pixel_format: PixelFormat = "bgr24"
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def fit_box(box: tuple[int | None, int | None], width: int, height: int) -> tupl
     return wanted_width, wanted_height
 
 
-def picture_shape(pixel_format: str, width: int, height: int) -> tuple[int, ...]:
+def picture_shape(pixel_format: PixelFormat, width: int, height: int) -> tuple[int, ...]:
     """The array a width x height picture is handed over in: I420 for yuv420p when both sides
     are even (the Y plane, then U, then V, each plane's rows back to back: (height * 3 / 2,
     width)), BGR (height, width, 3) otherwise."""
