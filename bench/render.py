@@ -4,7 +4,9 @@ Part 1 (per-frame CPU, like ../shared/bench/ffmpeg_peer.sh measures it): the sce
 ../shared/bench/reference-scene.json, loaded through the project's own layer schema, at 30 fps
 of scene time (so the clock layer changes every 30 frames, as in the peer):
 - compositing;
-- compositing plus the YUV 4:2:0 conversion the encoder needs;
+- compositing plus the YUV 4:2:0 conversion the encoder needs (none when the compositor
+  composites in YUV, as the render worker's does; `--frame-format bgr24` composites in BGR
+  and converts, as before);
 - compositing plus encoding (libx264 veryfast/zerolatency, 2 s GOP, silent AAC);
 each also "forced": the bottom layer moves every frame, so every frame is blended again from
 the bottom (cached tiles, no damage tracking), to show what the frame caches save. CPU time is
@@ -33,7 +35,7 @@ that repeat the one before.
 Run from the repository root, holding the test lock so no test loads the CPU meanwhile:
 
     flock /tmp/test.lock .venv/bin/python -m bench.render [--frames 300] [--size 1280x720]
-        [--scene still|video|both]
+        [--scene still|video|both] [--frame-format yuv420p|bgr24]
     flock /tmp/test.lock .venv/bin/python -m bench.render --sustain 300 [--size 1920x1080]
         [--video]
 """
