@@ -88,7 +88,8 @@ def measure(name: str, publisher: Publisher | Process, url: str, size: tuple[int
     from render.encoder import Encoder
 
     sources = ObservedSources()
-    compositor = Compositor(*size, media, sources=sources)
+    # As the render worker composites: in I420, the source handing its pictures over in I420.
+    compositor = Compositor(*size, media, sources=sources, frame_format="yuv420p")
     encoder = Encoder(*size, FPS, 4_500_000, 128_000)
     layers = input_scene(url, size)
     key = layers[0].id
