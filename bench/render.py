@@ -44,11 +44,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -79,6 +82,7 @@ GOAL_VIDEO_RATIO, STRETCH_VIDEO_RATIO = 1.0, 0.8
 GOAL_SUSTAIN_CORES = 0.6 * 2
 VIDEO_STAGES = ("composite", "composite + YUV", "composite + encode")
 VIDEO_WARM_UP_FRAMES = 60
+SLOW_FRAME_SECONDS = (0.033, 0.05, 0.075)
 
 
 def cpu_ms_per_frame(frames: int, work: Callable[[int], None]) -> float:
@@ -159,8 +163,9 @@ def video_run(media: Path, frames: int, size: tuple[int, int], stage: str,
     sources = ObservedSources()
     compositor = Compositor(*size, media, sources=sources, frame_format=frame_format)
     encoder = Encoder(*size, FPS, 4_500_000, 128_000)
+    clip = clip_for(media, size)  # (written first if need be, before the clock starts)
     epoch, began = time.time(), time.monotonic()
-    layers = video_scene_layers(clip_for(media, size), size, round(epoch * 1000))
+    layers = video_scene_layers(clip, size, round(epoch * 1000))
     key = layers[0].id
     converted: list[Any] = [None]
 
@@ -260,6 +265,16 @@ def print_video(runs: dict[str, VideoRun], peer: float, size: str, frames: int) 
 
 def sustain(media: Path, seconds: float, size: tuple[int, int], video: bool) -> None:
     """Run the real render worker for `seconds` and report drops, CPU and (video) memory."""
+    work = Path(tempfile.mkdtemp(prefix="bench-render-"))
+    try:
+        sustain_in(work, media, seconds, size, video)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the recording: 170 MB for 5 min at 1080p
+
+
+def sustain_in(work: Path, media: Path, seconds: float, size: tuple[int, int],
+               video: bool) -> None:
+    """`sustain`, with the worker's Redis and recordings in `work`."""
     from bench.preview import telemetry_edge
     from bench.video import video_background
     from core.config import load_settings
@@ -268,7 +283,6 @@ def sustain(media: Path, seconds: float, size: tuple[int, int], video: bool) -> 
     from tests.support.processes import Process, free_port, wait_until
     from tests.support.redis_server import RedisServer
 
-    work = Path(tempfile.mkdtemp(prefix="bench-render-"))
     server = RedisServer(work / "redis").start()
     env = {**os.environ, "REDIS_URL": server.url, "REDIS_PREFIX": "bench:",
            "OUTPUT_WIDTH": str(size[0]), "OUTPUT_HEIGHT": str(size[1]),
@@ -287,12 +301,12 @@ def sustain(media: Path, seconds: float, size: tuple[int, int], video: bool) -> 
     try:
         wait_until(lambda: store.live.telemetry()["frameCount"] > FPS, 60, "the first second")
         started, first = telemetry_edge(store)
-        before = tree_cpu(pid)
+        before, slow_before = tree_cpu(pid), slow_frames(env["RENDER_METRICS_PORT"])
         while time.monotonic() < started + seconds:  # the measurement: a stretch of streaming
             time.sleep(min(5.0, max(0.0, started + seconds - time.monotonic())))
             memory.update({each: memory_mb(each) for each in source_processes(pid)})
         ended, last = telemetry_edge(store)
-        after = tree_cpu(pid)
+        after, slow_after = tree_cpu(pid), slow_frames(env["RENDER_METRICS_PORT"])
     finally:
         render.stop(timeout=30)
         server.stop()
@@ -312,6 +326,9 @@ def sustain(media: Path, seconds: float, size: tuple[int, int], video: bool) -> 
         verdict = f"under 60% with 0 dropped: {'met' if met else 'MISSED'}"
     print(f"CPU {cpu * 1000 / frames:.2f} ms a frame, {cores:.2f} cores = "
           f"{cores / 2 * 100:.1f}% of 2 cores ({len(after)} processes; goal: {verdict})")
+    print("frames whose compositing and encoding took longer: " + ", ".join(
+        f"{bound * 1000:g} ms {count - slow_before[bound]}"
+        for bound, count in slow_after.items()))
     print(f"outputs: {last['outputs']}")
     if clip:
         for member, (rss, peak) in memory.items():
@@ -321,6 +338,18 @@ def sustain(media: Path, seconds: float, size: tuple[int, int], video: bool) -> 
                                        last["frameCount"])
         print(f"recording, the measured slots: {len(recorded)} frames, "
               f"{repeats(recorded)} repeating the frame before")
+
+
+def slow_frames(port: str) -> dict[float, int]:
+    """How many frames so far took longer than each of SLOW_FRAME_SECONDS to composite and
+    encode, from the render worker's frame-time histogram."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    buckets = {float(bound): float(count) for bound, count in re.findall(
+        r'^stream_manager_render_frame_seconds_bucket\{le="([0-9.e+-]+)"\} (\S+)$', text,
+        re.MULTILINE)}
+    total = float(re.findall(r"^stream_manager_render_frame_seconds_count (\S+)$", text,
+                             re.MULTILINE)[0])
+    return {bound: round(total - buckets[bound]) for bound in SLOW_FRAME_SECONDS}
 
 
 def recorded_thumbnails(folder: Path, first: int, last: int) -> list[Any]:
