@@ -195,7 +195,10 @@ class Renderer:
         dropped = self._clock.dropped
         slot = self._clock.next_slot()
         started = time.perf_counter()
-        frame = self._compose()
+        # The frame shows the slot's instant (epoch seconds), not the moment the loop woke: so
+        # each slot is exactly 1/fps further on, and a video whose frames start near the
+        # slots' times does not show one twice and skip the next as the wake-up jitters.
+        frame = self._compose(time.time() + self._clock.due(slot) - time.monotonic())
         if self._pipeline is not None:
             self._pipeline.send(frame, slot)
             seconds = time.perf_counter() - started
@@ -210,11 +213,11 @@ class Renderer:
         if self.preview.due(now):
             self.preview.offer(frame, now)
 
-    def _compose(self) -> np.ndarray:
+    def _compose(self, now: float) -> np.ndarray:
         if self.scene.state == "paused" and self._frozen is not None:
             return self._frozen
         try:
-            frame = self.compositor.compose(self.scene.layers(), self.scene.chat, time.time())
+            frame = self.compositor.compose(self.scene.layers(), self.scene.chat, now)
         except Exception:
             # A bug in one layer must not end a 24/7 stream: keep the last good frame.
             log.exception("compositing failed; repeating the previous frame")

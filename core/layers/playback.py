@@ -37,7 +37,7 @@ class Playback:
         """Playing from the start, as of `now_ms`."""
         return cls(PLAYING, 0.0, now_ms)
 
-    def position_at(self, now_ms: int) -> float:
+    def position_at(self, now_ms: float) -> float:
         """Seconds into the timeline at `now_ms` (not wrapped: a looping video keeps going)."""
         if self.state == PAUSED:
             return self.position

@@ -47,7 +47,10 @@ class VideoLayer(SourceLayer[VideoContent]):
     def pick(self, drawing: SourceDrawing[VideoContent], frame: FrameInput) -> Hashable:
         """The frame covering this instant of the layer's timeline."""
         playback = drawing.playback
-        position = playback.position_at(round(frame.now * 1000)) if playback else 0.0
+        # Not rounded to the ms: a program slot 1/30 s after the last must land 1/30 s further
+        # into the file, or a 30 fps file whose frames start near the slots' times shows one
+        # frame twice and skips the next now and then.
+        position = playback.position_at(frame.now * 1000) if playback else 0.0
         picked = self.sources.frame(drawing.layer_id, position)
         self._picked[drawing.layer_id] = picked
         return ("waiting",) if picked is None else ("frame", picked.seq)
