@@ -17,22 +17,30 @@ class Peer:
         self.port = self._server.getsockname()[1]
         self._held: list[socket.socket] = []
         self._closed = threading.Event()
+        self._lock = threading.Lock()
         threading.Thread(target=self._serve, daemon=True).start()
 
     def close(self) -> None:
-        self._closed.set()
+        with self._lock:
+            self._closed.set()
+            held, self._held = self._held, []
         self._server.close()
-        for each in self._held:
+        for each in held:
             each.close()
 
     def _serve(self) -> None:
         rng = random.Random(7)
-        while not self._closed.is_set():
+        while True:
             try:
                 peer, _ = self._server.accept()
             except OSError:
                 return
-            self._held.append(peer)
+            with self._lock:
+                # A connection accepted while closing would otherwise never be closed.
+                if self._closed.is_set():
+                    peer.close()
+                    return
+                self._held.append(peer)
             if self._garbage:
                 threading.Thread(target=self._spew, args=(peer, rng.randbytes(1 << 16)),
                                  daemon=True).start()
