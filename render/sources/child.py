@@ -42,6 +42,8 @@ from render.sources.spec import MAX_PIXELS, SourceSpec, fit_box, picture_shape
 # What one step of a source may take besides a network wait: decoding and scaling a frame,
 # seeking in a file.
 BEAT_SECONDS = 3.0
+# Below the render worker's priority (see run_source).
+NICENESS = 10
 # How often a waiting source looks at its commands and moves its heartbeat.
 WAIT_STEP = 0.25
 
@@ -55,6 +57,9 @@ def run_source(spec: SourceSpec, token: str, commands: Connection, reports: Conn
     """Process entry point: play `spec` until killed (or until the parent goes away)."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The render thread has no slack and a source has three frames of it (its ring): when both
+    # cores are busy, the program's frame goes first.
+    os.nice(NICENESS)
     link = Link(spec, token, commands, reports, freed)
     link.report("ready")
     # Imported here: the modules import this one for Link.
