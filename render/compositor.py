@@ -112,6 +112,11 @@ class Compositor:
         return dict(self._raster_seconds)
 
     @property
+    def sources(self) -> Sources:
+        """The source processes (the program audio reads the same layers' sound)."""
+        return self._sources
+
+    @property
     def source_states(self) -> dict[str, dict[str, Any]]:
         """Layer id -> the state of its source (video and input layers; any thread)."""
         states: dict[str, dict[str, Any]] = {}

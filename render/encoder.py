@@ -1,4 +1,4 @@
-"""Encode composited frames once: H.264 (libx264, CBR, 2 s GOP) plus a silent AAC-LC track.
+"""Encode composited frames once: H.264 (libx264, CBR, 2 s GOP) plus the program's AAC-LC track.
 
 The packets it returns are plain data (`EncodedPacket`), so they can be handed to any
 number of outputs, each muxing them in a process of its own.
@@ -54,18 +54,23 @@ class Encoder:
         self._gop = 2 * fps
         self._video = _video_context(width, height, fps, video_bitrate)
         self._audio = _audio_context(audio_bitrate)
-        self._silence = numpy.zeros((AUDIO_CHANNELS, AUDIO_FRAME_SAMPLES), numpy.float32)
+        # Planar samples not yet encoded (AAC takes frames of 1024), up to `_queued_until`.
+        self._queue: list[numpy.ndarray] = []
+        self._queued_until = 0
         self._next_audio_pts = 0
         self._last_array: numpy.ndarray | None = None
         self._last_frame: av.VideoFrame | None = None
         self._last_gop = -1
 
-    def encode(self, picture: numpy.ndarray, slot: int) -> list[EncodedPacket]:
+    def encode(self, picture: numpy.ndarray, slot: int,
+               audio: numpy.ndarray | None = None) -> list[EncodedPacket]:
         """Encode the frame shown at `slot` (its index on the 1/fps timeline): BGR, or I420
-        (render.layers.planar).
+        (render.layers.planar), with the program's sound that ends with this slot (`audio`,
+        (n, 2) float32 from render.audio.mixer; None: silence).
 
-        Also returns the silent audio that covers the timeline up to the end of this slot,
-        so audio stays continuous when the clock skips slots.
+        The sound track always reaches exactly the end of the slot (samples `audio` lacks are
+        silence before it, samples from before what was encoded already are left out), so it
+        stays continuous and on its picture when the clock skips slots.
         """
         frame = self._yuv_frame(picture)
         frame.pts = slot
@@ -76,7 +81,7 @@ class Encoder:
             av.video.frame.PictureType.NONE
         self._last_gop = gop
         packets = self._video_packets(self._video.encode(frame))
-        packets.extend(self._audio_until((slot + 1) * AUDIO_RATE // self.info.fps))
+        packets.extend(self._audio_until((slot + 1) * AUDIO_RATE // self.info.fps, audio))
         return packets
 
     def flush(self) -> list[EncodedPacket]:
@@ -102,16 +107,35 @@ class Encoder:
         self._last_array = picture
         return self._last_frame
 
-    def _audio_until(self, end_sample: int) -> list[EncodedPacket]:
+    def _audio_until(self, end_sample: int, audio: numpy.ndarray | None) -> list[EncodedPacket]:
+        wanted = end_sample - self._queued_until
+        if wanted > 0:
+            # `audio` ends where the slot ends: what it lacks is silence before it.
+            block = self._silence_of(wanted) if audio is None else audio[-wanted:]
+            if len(block) < wanted:
+                block = numpy.concatenate([self._silence_of(wanted - len(block)), block])
+            # AAC takes planar float: one row per channel.
+            self._queue.append(numpy.ascontiguousarray(block.T, numpy.float32))
+            self._queued_until = end_sample
         packets: list[EncodedPacket] = []
-        while self._next_audio_pts + AUDIO_FRAME_SAMPLES <= end_sample:
-            frame = av.AudioFrame.from_ndarray(self._silence, format="fltp", layout="stereo")
+        queued = numpy.concatenate(self._queue, axis=1) if len(self._queue) > 1 else \
+            self._queue[0] if self._queue else None
+        start = 0
+        while queued is not None and queued.shape[1] - start >= AUDIO_FRAME_SAMPLES:
+            samples = numpy.ascontiguousarray(queued[:, start:start + AUDIO_FRAME_SAMPLES])
+            start += AUDIO_FRAME_SAMPLES
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
             frame.sample_rate = AUDIO_RATE
             frame.pts = self._next_audio_pts
             frame.time_base = Fraction(1, AUDIO_RATE)
             self._next_audio_pts += AUDIO_FRAME_SAMPLES
             packets.extend(self._audio_packets(self._audio.encode(frame)))
+        self._queue = [] if queued is None or start >= queued.shape[1] else [queued[:, start:]]
         return packets
+
+    @staticmethod
+    def _silence_of(count: int) -> numpy.ndarray:
+        return numpy.zeros((count, AUDIO_CHANNELS), numpy.float32)
 
     @staticmethod
     def _video_packets(packets: list[av.Packet[Any]]) -> list[EncodedPacket]:

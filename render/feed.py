@@ -9,7 +9,9 @@ Output targets carry stream keys, which no event holds: with each full read, and
 batch of events that touched an output, the feed reads the targets from the store and sends
 them as one `OutputsChanged`, ahead of the snapshot so a stream that starts from that snapshot
 opens the outputs the store has. Likewise an event shows an input layer's URL masked: the feed
-reads that layer from the store and passes it on whole.
+reads that layer from the store and passes it on whole. The program audio's settings come
+the same way as the targets: read from the store with each full read and after each batch of
+events that changed them (`AudioChanged`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from core.errors import NotFound
 from core.layers import dump_layer, find_layer_type
 from core.loop import REDIS_OUTAGE, BackgroundLoop, OutageLog
 from core.store import StateStore, StoredEvent
-from render.inbox import InboxMessage, OutputsChanged, SceneEvent, Snapshot
+from render.inbox import AudioChanged, InboxMessage, OutputsChanged, SceneEvent, Snapshot
 from render.scene import CHAT_KEPT
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class FeedFollower(BackgroundLoop):
         self._seed_once()
         after = self._store.live.latest_event_id()
         self._send_targets()
+        self._send_audio()
         self._inbox.put(Snapshot(self._store.stream(), self._store.layers(),
                                  self._store.chat(CHAT_KEPT)))
         # Back as soon as a read succeeds, not only after a whole resync period.
@@ -75,6 +78,8 @@ class FeedFollower(BackgroundLoop):
                 self._inbox.put(SceneEvent(self._with_secrets(event)))
             if any(event.type in OUTPUT_EVENTS for event in found):
                 self._send_targets()
+            if any(event.type == events.AUDIO_UPDATED for event in found):
+                self._send_audio()
         return 0.0
 
     def _with_secrets(self, event: StoredEvent) -> StoredEvent:
@@ -90,6 +95,9 @@ class FeedFollower(BackgroundLoop):
 
     def _send_targets(self) -> None:
         self._inbox.put(OutputsChanged(self._store.outputs.targets(self._recordings_dir)))
+
+    def _send_audio(self) -> None:
+        self._inbox.put(AudioChanged(self._store.audio.get()[0]))
 
     def _seed_once(self) -> None:
         seed, self._seed_outputs = self._seed_outputs, None

@@ -1,5 +1,5 @@
 """The render thread's inbox: what other threads tell it (the feed's snapshots, events and
-output targets, the lease keeper's changes). Messages arrive on one queue and are applied
+output targets and audio settings, the lease keeper's changes). Messages arrive on one queue and are applied
 between two frames, so the compositor and encoder only ever see one thread. (A "command", in
 this codebase, is what the API sends the Celery worker.)"""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.audio import AudioSettings
 from core.layers import Layer
 from core.outputs import OutputTarget
 from core.store import StoredEvent
@@ -44,4 +45,12 @@ class LeaseChanged:
     held: bool
 
 
-InboxMessage = Snapshot | SceneEvent | OutputsChanged | LeaseChanged
+@dataclass(frozen=True)
+class AudioChanged:
+    """The program audio's settings (read from the store with each full read and after each
+    change)."""
+
+    settings: AudioSettings
+
+
+InboxMessage = Snapshot | SceneEvent | OutputsChanged | LeaseChanged | AudioChanged

@@ -38,6 +38,7 @@ class RenderView:
     target_fps: int
     outputs: list[dict[str, Any]]
     raster_seconds: dict[str, float]
+    audio: dict[str, Any] | None = None  # the program audio's levels (render.audio.mixer)
 
 
 class RenderMetrics:
@@ -117,6 +118,8 @@ class RenderCollector(Collector):
         for layer_id, seconds in sorted(view.raster_seconds.items()):
             raster.add_metric([layer_id], seconds)
         yield raster
+        if view.audio is not None:
+            yield from _audio(view.audio)
 
 
 def _outputs(outputs: list[dict[str, Any]]) -> Iterator[Metric]:
@@ -146,6 +149,34 @@ def _outputs(outputs: list[dict[str, Any]]) -> Iterator[Metric]:
     yield state
     yield queued
     yield from counters.values()
+
+
+def _audio(levels: dict[str, Any]) -> Iterator[Metric]:
+    """The program's loudness and true peak, the normaliser's gain, and the peak and RMS of
+    each sounding layer and of the bed (a LUFS reading below the gate is left out)."""
+    program = levels["program"]
+    loudness = GaugeMetricFamily(f"{PREFIX}_audio_loudness_lufs",
+                                 "Program loudness (EBU R128), by window", labels=["window"])
+    for window, key in (("momentary", "momentaryLufs"), ("short_term", "shortTermLufs"),
+                        ("integrated", "integratedLufs")):
+        if program.get(key) is not None:
+            loudness.add_metric([window], program[key])
+    yield loudness
+    yield _gauge("audio_true_peak_dbtp", "Program true peak over the last 3 s",
+                 program["truePeakDb"])
+    yield _gauge("audio_normaliser_gain_db", "Gain the loudness normaliser applies",
+                 program["gainDb"])
+    peak = GaugeMetricFamily(f"{PREFIX}_audio_peak_dbfs",
+                             "Sample peak of the latest block, by source", labels=["source"])
+    rms = GaugeMetricFamily(f"{PREFIX}_audio_rms_dbfs",
+                            "RMS of the latest block, by source", labels=["source"])
+    sources = {"program": program, "bed": levels["bed"],
+               **{f"layer:{layer_id}": each for layer_id, each in levels["layers"].items()}}
+    for source, each in sorted(sources.items()):
+        peak.add_metric([source], each["peakDb"])
+        rms.add_metric([source], each["rmsDb"])
+    yield peak
+    yield rms
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -78,9 +78,10 @@ class Pipeline:
         # Replaced whole, never changed in place: the reporter and metrics threads read it.
         self._destinations = destinations
 
-    def send(self, frame: np.ndarray, slot: int) -> None:
-        """Encode the frame for `slot` and hand its packets to every destination."""
-        self._fan_out(self.encoder.encode(frame, slot))
+    def send(self, frame: np.ndarray, slot: int, audio: np.ndarray | None = None) -> None:
+        """Encode the frame for `slot` and the sound that ends with it (render.encoder), and
+        hand the packets to every destination."""
+        self._fan_out(self.encoder.encode(frame, slot, audio))
 
     def outputs(self) -> list[dict[str, Any]]:
         """Each destination's status (names never carry a stream key)."""

@@ -3,9 +3,10 @@ running pipeline towards the desired state.
 
 Other threads only talk to it through its `inbox` (the feed's snapshots, events and output
 targets, the lease keeper's changes), applied between two frames. Modes of the loop:
-- streaming (lease held, desired live or paused): a frame per slot at RENDER_FPS, encoded and
-  sent to every destination (the enabled outputs, changed while on air; none is fine);
-  paused sends the frozen last frame (with silence);
+- streaming (lease held, desired live or paused): a frame per slot at RENDER_FPS and the
+  program's sound for it (render.audio.mixer), encoded and sent to every destination (the
+  enabled outputs, changed while on air; none is fine); paused sends the frozen last frame
+  (with the sound faded out);
 - previewing (lease held, stopped, someone watches the preview): compose at PREVIEW_FPS;
 - idle: wait for the inbox.
 """
@@ -32,7 +33,10 @@ from core.store import StateStore
 from render.clock import FrameClock
 from render.compositor import Compositor
 from render.feed import BLOCK_MS, FeedFollower
-from render.inbox import InboxMessage, LeaseChanged, OutputsChanged, SceneEvent, Snapshot
+from render.audio.mixer import ProgramAudio
+from render.audio.publisher import LevelsPublisher
+from render.inbox import (AudioChanged, InboxMessage, LeaseChanged, OutputsChanged, SceneEvent,
+                          Snapshot)
 from render.lease import TTL_SECONDS, LeaseKeeper
 from render.metrics import RenderMetrics, RenderView
 from render.pipeline import Pipeline
@@ -70,6 +74,8 @@ class Renderer:
         self.compositor = Compositor(settings.output_width, settings.output_height,
                                      settings.media_root, on_raster=self.metrics.observe_raster,
                                      frame_format="yuv420p")
+        self.audio = ProgramAudio(self.compositor.sources, settings.media_root)
+        self._levels = LevelsPublisher(self.store.live, lambda: self.audio.levels)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
         feed_store = StateStore.from_settings(settings, feed_client)
         # Only the render worker seeds: the environment it streams by is the one to keep.
@@ -106,7 +112,7 @@ class Renderer:
 
     def run(self) -> None:
         """Run until `stop()`; then close the stream cleanly and hand the lease over."""
-        threads = (self._feed, self.lease, self.preview, self._reporter)
+        threads = (self._feed, self.lease, self.preview, self._reporter, self._levels)
         for thread in threads:
             thread.start()
         log.info("render instance %s started (%dx%d at %d fps)", self.instance_id,
@@ -124,6 +130,7 @@ class Renderer:
             self._release_lease()
             self._feed.stop()
             self.preview.stop()
+            self._levels.stop()
             self._reporter.stop()
 
     def stop(self) -> None:
@@ -165,11 +172,14 @@ class Renderer:
             self._targets = message.targets
             if self._pipeline is not None:
                 self._pipeline.apply(message.targets)
+        elif isinstance(message, AudioChanged):
+            self.audio.apply(message.settings)
         elif isinstance(message, LeaseChanged):
             self._held = message.held
             if not message.held:
-                # Another instance draws now and pulls the inputs itself.
+                # Another instance draws now and pulls the inputs and the bed itself.
                 self.compositor.release_sources()
+                self.audio.release()
         if self.scene.state == "paused" and was != "paused":
             # Freeze what was on air when the pause arrived, before any later change of the
             # same batch is composited.
@@ -198,9 +208,12 @@ class Renderer:
         # The frame shows the slot's instant (epoch seconds), not the moment the loop woke: so
         # each slot is exactly 1/fps further on, and a video whose frames start near the
         # slots' times does not show one twice and skip the next as the wake-up jitters.
-        frame = self._compose(time.time() + self._clock.due(slot) - time.monotonic())
+        instant = time.time() + self._clock.due(slot) - time.monotonic()
+        frame = self._compose(instant)
+        audio = self.audio.mix(self.scene.layers(), slot, fps, instant,
+                               silent=self.scene.state == "paused")
         if self._pipeline is not None:
-            self._pipeline.send(frame, slot)
+            self._pipeline.send(frame, slot, audio)
             seconds = time.perf_counter() - started
             self._stats.record(seconds, self._clock.dropped)
             self.metrics.observe_frame(seconds, self._clock.dropped - dropped)
@@ -245,6 +258,7 @@ class Renderer:
         self._clock = None
         self._idle_outputs = []
         self._pipeline = Pipeline(self.settings, self._targets or [])
+        self.audio.restart_meter()
 
     def _close_pipeline(self) -> None:
         pipeline = self._pipeline
@@ -275,7 +289,8 @@ class Renderer:
             fps=self._stats.window.fps if pipeline is not None else 0.0,
             target_fps=self.settings.render_fps,
             outputs=pipeline.outputs() if pipeline is not None else [],
-            raster_seconds=self.compositor.raster_seconds)
+            raster_seconds=self.compositor.raster_seconds,
+            audio=self.audio.levels if self._held else None)
 
     def _role(self) -> str:
         return "active" if self._held else "standby"
@@ -298,6 +313,7 @@ class Renderer:
                         for output in outputs],
             "layerErrors": self._layer_errors,
             "sources": self.compositor.source_states,
+            "audio": self.audio.levels,
             # Until the pipeline is closed, a stop is not yet confirmed (the status says so).
             "streaming": pipeline is not None or self._closing,
         }
