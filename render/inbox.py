@@ -1,7 +1,7 @@
-"""The render thread's inbox: what other threads tell it (the feed's snapshots, events and
-output targets and audio settings, the lease keeper's changes). Messages arrive on one queue and are applied
-between two frames, so the compositor and encoder only ever see one thread. (A "command", in
-this codebase, is what the API sends the Celery worker.)"""
+"""The render thread's inbox: what other threads tell it (the feed's snapshots, events, output
+targets and audio settings, the lease keeper's changes). Messages arrive on one queue and are
+applied between two frames, so the compositor and encoder only ever see one thread. (A
+"command", in this codebase, is what the API sends the Celery worker.)"""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ A background thread opens the stream, decodes video and audio, and keeps for eve
 video frame its arrival time, pts and keyframe flag (`FrameRecord`); only the newest
 `keep_images` frames keep their picture (BGR ndarray). When the stream ends or stalls (the
 publisher went away, the server died or froze) it reopens the URL until `close()`, counting
-`opens`. Tests poll with `wait_for_frames`, never sleep-and-hope::
+`opens`. With `keep_audio` it also keeps every decoded audio frame's pts and samples
+(`AudioRecord`). Tests poll with `wait_for_frames`, never sleep-and-hope::
 
     player = Player(server.url("key")).start()
     player.wait_for_frames(30, timeout=15)
@@ -36,6 +37,14 @@ class FrameRecord:
 
 
 @dataclass(frozen=True)
+class AudioRecord:
+    """One decoded audio frame: pts (s) and its samples, (n, channels) float32."""
+
+    pts: float | None
+    samples: numpy.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class PlayedStream:
     """What the player found in the stream it opened."""
 
@@ -52,9 +61,11 @@ class Player:
     """A viewer of one RTMP URL that decodes continuously in a background thread."""
 
     def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 4.0,
-                 keep_images: int = 10,
+                 keep_images: int = 10, keep_audio: bool = False,
                  measure: Callable[[numpy.ndarray], object] | None = None) -> None:
         self.url = url
+        self.keep_audio = keep_audio
+        self.audio: list[AudioRecord] = []
         self.measure = measure
         self.open_timeout = open_timeout
         self.read_timeout = read_timeout
@@ -137,6 +148,10 @@ class Player:
     def _record(self, frame: av.VideoFrame | av.AudioFrame) -> None:
         if isinstance(frame, av.AudioFrame):
             self.audio_frames += 1
+            if self.keep_audio:
+                samples = frame.to_ndarray()  # fltp: one row per channel
+                with self._lock:
+                    self.audio.append(AudioRecord(frame.time, samples.T.astype(numpy.float32)))
             return
         image = frame.to_ndarray(format="bgr24")
         measured = self.measure(image) if self.measure is not None else None

@@ -1,0 +1,190 @@
+"""Program audio on air, for real: API → Celery → Redis → `python -m render` (source processes,
+the bed's process, the mix) → nginx-rtmp and a recording → decoded here and measured.
+
+`bg.mp4` beeps (1 kHz, 100 ms) at each whole second on the same frame as its white square, so
+sync is read from the program: each beep's first loud sample against the first frame showing
+the square. Loudness is measured by FFmpeg's ebur128 filter (tests.support.audio), not by
+the meter under test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask.testing import FlaskClient
+
+from tests.render.test_render_stream import KEY, SIZE, add_layer
+from tests.render.test_sources_stream import FPS, square_shown, video_layer
+from tests.support.audio import (
+    Recorded,
+    dbfs,
+    measure_loudness,
+    onsets,
+    read_recording,
+    write_tone_clip,
+)
+from tests.support.nginx_rtmp import NginxRtmp
+from tests.support.player import Player
+from tests.support.processes import wait_until
+
+RECORDED = {**SIZE, "RECORD": "on"}
+FRAME = 1 / FPS
+
+
+def go_live(client: FlaskClient, render_workers, nginx_rtmp: NginxRtmp,
+            player: Callable[..., Player], **options: Any) -> Player:
+    render_workers.start(RTMP_URL=nginx_rtmp.url(KEY), **RECORDED)
+    assert client.post("/stream/start").status_code == 200
+    viewer = player(nginx_rtmp.url(KEY), keep_audio=True, **options)
+    viewer.wait_for_frames(5, timeout=30)
+    return viewer
+
+
+def stop_and_read(client: FlaskClient, settings, **options: Any) -> Recorded:
+    """Stop the stream, wait for the recording's trailer, and read the newest recording."""
+    assert client.post("/stream/stop").status_code == 200
+    wait_until(lambda: {o["state"] for o in client.get("/stream/status").get_json()["outputs"]}
+               <= {"stopped"}, 20, "the outputs to close")
+    newest = max(settings.recordings_dir.rglob("*.mkv"), key=lambda path: path.stat().st_mtime)
+    return read_recording(newest, **options)
+
+
+def newest_recording(settings) -> Path:
+    return max(settings.recordings_dir.rglob("*.mkv"), key=lambda path: path.stat().st_mtime)
+
+
+def assert_continuous(recorded: Recorded) -> None:
+    """The sound track lasts as long as the pictures, within a frame, without a gap."""
+    assert abs(recorded.audio_duration - recorded.video_duration) <= FRAME, (
+        recorded.audio_duration, recorded.video_duration)
+    assert recorded.audio_gaps() == []
+
+
+def patch_audio(client: FlaskClient, **changes: Any) -> dict[str, Any]:
+    answer = client.patch("/stream/audio", json=changes)
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def square_onsets(times: list[float], shown: list[bool]) -> list[float]:
+    """The time of each first frame showing the square."""
+    return [t for t, now, before in zip(times[1:], shown[1:], shown, strict=False)
+            if now and not before]
+
+
+def beeps(sound: np.ndarray, start: float) -> list[float]:
+    """Where bg.mp4's beeps start: well above its quiet tone, whatever the normaliser's
+    gain (measured on the loud half of the sound)."""
+    loudest = float(np.percentile(np.abs(sound).max(axis=1), 99.9))
+    return onsets(sound, start, 0.3 * loudest)
+
+
+def assert_in_sync(squares: list[float], beep_times: list[float], least: int) -> None:
+    """Every beep starts within one frame of a square's first frame, and the other way."""
+    assert len(beep_times) >= least, beep_times
+    offsets = [min(squares, key=lambda s, b=b: abs(s - b)) - b for b in beep_times]
+    assert max(abs(offset) for offset in offsets) <= FRAME, [round(o, 3) for o in offsets]
+    unmatched = [s for s in squares if min(abs(s - b) for b in beep_times) > FRAME]
+    # A square may show during the stream's first second, before any sound has been heard.
+    assert len(unmatched) <= 1, unmatched
+
+
+def test_a_clips_sound_stays_on_its_picture_across_loops_and_a_pause(
+        client: FlaskClient, render_workers, nginx_rtmp, player, settings,
+        media_assets: Path) -> None:
+    shutil.copy(media_assets / "bg.mp4", settings.media_root / "bg.mp4")
+    layer = video_layer(client, "bg.mp4")
+    viewer = go_live(client, render_workers, nginx_rtmp, player, measure=square_shown)
+    began = time.monotonic()
+    playback = f"/stream/layers/{layer['id']}/playback"
+    # 34 s of program: the 10 s clip loops three times, and pauses for 2 s in between.
+    wait_until(lambda: time.monotonic() - began > 14.3, 20, "14 s on air")
+    assert client.post(playback, json={"action": "pause"}).status_code == 200
+    wait_until(lambda: time.monotonic() - began > 16.3, 5, "a 2 s pause")
+    assert client.post(playback, json={"action": "play"}).status_code == 200
+    frames = viewer.wait_for_frames(34 * FPS, timeout=50)
+    viewer.close()
+    recorded = stop_and_read(client, settings, measure=square_shown)
+
+    # Pulled back from nginx-rtmp.
+    pulled = [frame for frame in frames if frame.pts is not None]
+    squares = square_onsets([f.pts for f in pulled], [bool(f.measured) for f in pulled])
+    sound = np.concatenate([record.samples for record in viewer.audio])
+    assert_in_sync(squares, beeps(sound, viewer.audio[0].pts or 0.0), least=30)
+    # And in the recording.
+    times, shown = zip(*recorded.video_measured, strict=True)
+    squares = square_onsets(list(times), list(shown))
+    assert_in_sync(squares, beeps(recorded.sound, recorded.sound_start), least=30)
+    assert_continuous(recorded)
+
+
+def test_the_bed_plays_at_the_target_loudness_under_a_true_peak_ceiling(
+        client: FlaskClient, render_workers, nginx_rtmp, player, settings,
+        media_assets: Path) -> None:
+    shutil.copy(media_assets / "bed.m4a", settings.media_root / "bed.m4a")
+    patch_audio(client, bed={"playlist": ["bed.m4a"], "volume": 1.0},
+                loudness={"enabled": True, "targetLufs": -14, "truePeakDb": -1.0})
+    add_layer(client, name="backdrop", type="color", content={"color": "#202020"})
+    go_live(client, render_workers, nginx_rtmp, player)
+    began = time.monotonic()
+    wait_until(lambda: time.monotonic() - began > 14, 20, "14 s of the bed")
+    levels = client.get("/stream/audio").get_json()["levels"]
+    assert levels["bed"]["track"] == "bed.m4a" and levels["bed"]["state"] == "playing"
+    recorded = stop_and_read(client, settings)
+    assert_continuous(recorded)
+    measured = measure_loudness(newest_recording(settings))
+    assert measured.integrated == pytest.approx(-14, abs=1.0)
+    assert measured.true_peak <= -1.0 + 0.5
+    # The meter agrees with the independent one (the bed is steady noise: any 3 s will do).
+    assert levels["program"]["shortTermLufs"] == pytest.approx(measured.last_short_term, abs=1.0)
+
+    # Without normalisation the bed keeps its own loudness.
+    patch_audio(client, loudness={"enabled": False})
+    assert client.post("/stream/start").status_code == 200
+    began = time.monotonic()
+    wait_until(lambda: time.monotonic() - began > 8, 15, "8 s of the bed")
+    recorded = stop_and_read(client, settings)
+    assert_continuous(recorded)
+    assert measure_loudness(newest_recording(settings)).integrated == pytest.approx(-33, abs=1.5)
+
+
+def test_a_muted_layer_is_silent_and_a_hidden_one_fades_out_without_a_click(
+        client: FlaskClient, render_workers, nginx_rtmp, player, settings,
+        tmp_path: Path) -> None:
+    write_tone_clip(settings.media_root / "tone.mp4", seconds=4)
+    layer = video_layer(client, "tone.mp4")
+    url = f"/stream/layers/{layer['id']}"
+    go_live(client, render_workers, nginx_rtmp, player)
+    wait_until(lambda: (client.get("/stream/audio").get_json()["levels"] or {})
+               .get("layers", {}).get(layer["id"], {}).get("peakDb", -120) > -20, 15,
+               "the tone on air")
+    time.sleep(1.0)  # a second of steady tone to compare the cut with
+    assert client.post(f"{url}/visibility", json={"visible": False}).status_code == 200
+    wait_until(lambda: client.get("/stream/audio").get_json()["levels"]["layers"][layer["id"]]
+               ["peakDb"] <= -120, 5, "the hidden layer silent")
+    assert client.post(f"{url}/visibility", json={"visible": True}).status_code == 200
+    assert client.patch(url, json={"content": {"muted": True}}).status_code == 200
+    muted_at = time.monotonic()
+    wait_until(lambda: time.monotonic() - muted_at > 3, 5, "3 s muted")
+    recorded = stop_and_read(client, settings)
+    assert_continuous(recorded)
+
+    sound = recorded.sound[:, 0]
+    loud = np.abs(sound) > 0.05
+    # The cut: the last loud sample before the first long silence.
+    cut = int(np.flatnonzero(loud)[np.argmax(np.diff(np.flatnonzero(loud)) > 4800)])
+    steady = sound[cut - 48_000:cut - 4800]
+    amplitude = float(np.abs(steady).max())
+    # A 1 kHz sine steps by at most 2 pi 1000 / 48000 of its amplitude a sample; a 20 ms fade
+    # adds amplitude / 960. A cut would step by up to the whole amplitude.
+    allowed = amplitude * (2 * np.pi * 1000 / 48_000 + 1 / 960) * 1.25
+    around = sound[cut - 2400:cut + 2400]
+    assert float(np.abs(np.diff(around)).max()) <= allowed
+    # Muted: silent, the last second and a half before the stop.
+    assert dbfs(recorded.sound[-72_000:]) < -70
