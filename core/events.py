@@ -15,3 +15,5 @@ CHAT_POSTED = "chat.posted"
 OUTPUT_CREATED = "output.created"
 OUTPUT_UPDATED = "output.updated"
 OUTPUT_DELETED = "output.deleted"
+# data: the program audio settings (master, bed, loudness) and their version.
+AUDIO_UPDATED = "audio.updated"

@@ -122,6 +122,18 @@ class Keys:
         """String: set once RTMP_URL and RECORD have seeded the outputs."""
         return f"{self.prefix}outputs:seeded"
 
+    @property
+    def audio(self) -> str:
+        """Hash: the program audio settings (field `settings`: master, bed, loudness and
+        their version, as JSON)."""
+        return f"{self.prefix}audio"
+
+    @property
+    def audio_levels(self) -> str:
+        """Pub/sub channel: the render worker's audio levels (compact JSON, about 10 a
+        second), relayed to preview clients as audioLevels."""
+        return f"{self.prefix}audio:levels"
+
     def staged_secret(self, ref: str) -> str:
         """String with a TTL: a stream key on its way from the API to the worker, so that the
         task message (which Flower shows) carries only `ref`."""

@@ -30,9 +30,11 @@ POST_CHAT: Final = "chat.post"
 CREATE_OUTPUT: Final = "outputs.create"
 UPDATE_OUTPUT: Final = "outputs.update"
 DELETE_OUTPUT: Final = "outputs.delete"
+UPDATE_AUDIO: Final = "audio.update"
+CONTROL_BED: Final = "audio.bed"
 COMMANDS: Final = (SET_STREAM_STATE, CREATE_LAYER, UPDATE_LAYER, DELETE_LAYER, SET_VISIBILITY,
                    REORDER_LAYERS, CONTROL_PLAYBACK, POST_CHAT, CREATE_OUTPUT, UPDATE_OUTPUT,
-                   DELETE_OUTPUT)
+                   DELETE_OUTPUT, UPDATE_AUDIO, CONTROL_BED)
 
 # Every periodic check's task starts with this; they run on HEALTH_QUEUE.
 HEALTH_TASK_PREFIX: Final = "health."

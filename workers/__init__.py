@@ -18,7 +18,8 @@ class StreamCelery(Celery):
     """A Celery app that knows the settings and builds the store on first use."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__("stream_manager", include=["workers.tasks", "workers.outputs"])
+        super().__init__("stream_manager", include=["workers.tasks", "workers.outputs",
+                                                   "workers.audio"])
         self.settings = settings
 
     @cached_property

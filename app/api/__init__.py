@@ -4,6 +4,7 @@ from flask import Flask
 
 from app import openapi
 from app.api import (
+    audio,
     chat,
     commands,
     health,
@@ -19,6 +20,6 @@ from app.api import (
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint, and the OpenAPI document describing them."""
-    for module in (stream, layers, layer_types, outputs, recordings, chat, media, health,
-                   commands, preview, openapi):
+    for module in (stream, layers, layer_types, outputs, audio, recordings, chat, media,
+                   health, commands, preview, openapi):
         app.register_blueprint(module.blueprint)

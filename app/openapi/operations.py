@@ -13,6 +13,8 @@ from typing import Any
 from marshmallow import Schema
 
 from app.openapi.schemas import (
+    AudioReadSchema,
+    AudioVersionConflictSchema,
     CommandStatusSchema,
     EmptySchema,
     ErrorSchema,
@@ -26,6 +28,7 @@ from app.openapi.schemas import (
     RecordingSchema,
     TicketSchema,
 )
+from core.audio.schemas import AudioPatchSchema, BedActionSchema
 from core.layers.playback import PlaybackActionSchema
 from core.layers.schemas import (
     LayerInputSchema,
@@ -89,6 +92,9 @@ _NO_BODY = Body(EmptySchema, required=False)
 _STATUS = json_response("the stream status", StreamStatusSchema, ETag=ETAG)
 _LAYER = json_response("the layer", LayerSchema, ETag=ETAG)
 _INPUT = ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType")
+_AUDIO = {200: json_response("the audio settings and levels", AudioReadSchema, ETag=ETAG),
+          412: json_response("version_conflict: If-Match names an old version; `current` is "
+                             "the settings now", AudioVersionConflictSchema)}
 _CHANGE = ("BadRequest", "NotFound", "VersionConflict", "PayloadTooLarge",
            "UnsupportedMediaType")
 
@@ -178,6 +184,12 @@ OPERATIONS: dict[str, Operation] = {
     "outputs.delete_output": Operation(
         {204: {"description": "deleted"}}, ("BadRequest", "NotFound", "VersionConflict"),
         parameters=("output_id", "IfMatch"), pending=True),
+    "audio.get_audio": Operation({200: _AUDIO[200]}),
+    "audio.update_audio": Operation(
+        _AUDIO, _INPUT, Body(AudioPatchSchema(partial=True)), parameters=("IfMatch",),
+        pending=True),
+    "audio.control_bed": Operation(
+        _AUDIO, _INPUT, Body(BedActionSchema), parameters=("IfMatch",), pending=True),
     "recordings.list_recordings": Operation(
         {200: json_response("every recording, newest first", RecordingSchema(many=True))}),
     "recordings.get_recording": _ranged_file(RECORDING_TYPES, _RECORDING_NAME),

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from core.audio.schemas import AudioSettingsSchema
 from core.layers.schemas import LayerSchema
 from core.media import EXTENSIONS
 from core.outputs.schemas import OutputSchema
 from core.recordings import NAME_PATTERN as RECORDING_NAME
+from core.schemas.audio import AudioLevelsSchema
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
 from core.schemas.stream import OUTPUT_STATES
 
@@ -51,6 +53,13 @@ class VersionConflictSchema(ErrorSchema):
     """412: If-Match named a version that is no longer current; `current` is the layer now."""
 
     current = fields.Nested(LayerSchema, required=True)
+
+
+class AudioVersionConflictSchema(ErrorSchema):
+    """412: If-Match named a version of the audio settings that is no longer current;
+    `current` is the settings now."""
+
+    current = fields.Nested(AudioSettingsSchema, required=True)
 
 
 class RateLimitedSchema(ErrorSchema):
@@ -247,6 +256,15 @@ class OutputReadSchema(OutputSchema):
                      metadata={"description": "when the state began"})
 
 
+class AudioReadSchema(AudioSettingsSchema):
+    """The audio settings as reads and changes answer them: with the render worker's levels."""
+
+    levels = fields.Nested(AudioLevelsSchema, required=True, allow_none=True, metadata={
+        "description": "the program's, each sounding layer's and the bed's levels, as the "
+                       "render worker last reported them (about once a second); null while "
+                       "it reports none"})
+
+
 class RecordingSchema(Schema):
     """One recording in RECORDINGS_DIR (`GET /stream/recordings`)."""
 
@@ -288,8 +306,8 @@ class LayerTypeSchema(Schema):
 
 
 __all__ = [
-    "CommandStatusSchema", "EmptySchema", "ErrorSchema", "HealthSchema", "LayerReadSchema",
-    "LayerTypeSchema", "OutputReadSchema",
+    "AudioReadSchema", "AudioVersionConflictSchema", "CommandStatusSchema", "EmptySchema",
+    "ErrorSchema", "HealthSchema", "LayerReadSchema", "LayerTypeSchema", "OutputReadSchema",
     "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema",
     "RecordingSchema", "TicketSchema",
     "VersionConflictSchema",

@@ -24,6 +24,7 @@ from core.store.live import TICKET_TTL_SECONDS
 CLOSE_MESSAGE_TOO_BIG = 1009
 STATUS_REF = "#/components/schemas/StreamStatus"
 LAYER_REF = "#/components/schemas/Layer"
+LEVELS_REF = "#/components/schemas/AudioLevels"
 
 
 def websocket_doc(settings: Settings) -> dict[str, Any]:
@@ -33,10 +34,11 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
              for quality in QUALITIES}
     return {
         "url": f"ws://<host>:{settings.ws_port}/preview?quality={'|'.join(QUALITIES)}",
-        "summary": "Live preview: the program as JPEG frames, with the stream state and layer "
-                   "changes alongside. Text messages are JSON {\"type\", \"payload\"}; each "
-                   "frame is one binary message holding a JPEG. Frames are latest-wins: a slow "
-                   "client skips frames and never slows the render worker or other clients.",
+        "summary": "Live preview: the program as JPEG frames, with the stream state, layer "
+                   "changes and audio levels alongside. Text messages are JSON {\"type\", "
+                   "\"payload\"}; each frame is one binary message holding a JPEG. Frames "
+                   "(and audio levels) are latest-wins: a slow client skips some and never "
+                   "slows the render worker or other clients.",
         "query": {
             "quality": {"type": "string", "enum": list(QUALITIES), "default": DEFAULT_QUALITY,
                         "frameSizes": sizes},
@@ -50,9 +52,10 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
         "binaryFrames": "one JPEG of the client's quality per binary message; after a quality "
                         "switch no frame of the old quality follows the new hello. The JPEG "
                         "carries a COM segment `SMPV1 <produced at, epoch ms> <sequence>`.",
-        "order": "hello first, then the current streamState, then frames. hello, ping, pong "
-                 "and layerUpdate keep their order and go before anything else; streamState "
-                 "and frames are latest-wins (a newer one replaces one not yet sent)",
+        "order": "hello first, then the current streamState, then levels and frames. hello, "
+                 "ping, pong and layerUpdate keep their order and go before anything else; "
+                 "streamState, audioLevels and frames are latest-wins (a newer one replaces "
+                 "one not yet sent), in that order",
         "closeCodes": {
             str(CLOSE_UNSUPPORTED_DATA): "the client sent a binary message",
             str(CLOSE_POLICY_VIOLATION): "a message that is not JSON, not an object, of an "
@@ -114,6 +117,10 @@ def _server_messages(settings: Settings) -> list[dict[str, Any]]:
                          "anyOf": [{"$ref": LAYER_REF}, {"type": "object"}]},
             }},
          "when": "every layer change"},
+        {"type": "audioLevels", "payload": {"$ref": LEVELS_REF},
+         "when": "each time the render worker measures (about 10 times a second while it "
+                 "renders): the program's loudness and peaks, each sounding layer's and the "
+                 "bed's; latest-wins"},
         {"type": "ping", "payload": {"type": "object", "properties": {
             "at": {"type": "integer", "description": "epoch ms"}}},
          "when": f"every PREVIEW_PING_INTERVAL ({settings.preview_ping_interval:g} s); "

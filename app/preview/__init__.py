@@ -1,10 +1,10 @@
 """The WebSocket preview process: fan-out of the render worker's JPEG frames to browsers.
 
 `create_preview_app` builds a Flask app serving `/preview` (flask-sock), `/health` and
-`/metrics`. It
-starts its threads (the frame hub's listeners on demand, the roster and the state feed) in the
-process that calls it, so gunicorn must build it in each worker (no --preload). Run it with
-threads: every client holds one of gunicorn's threads for as long as it is connected.
+`/metrics`. It starts its threads (the frame hub's listeners on demand, the roster, the state
+feed and the audio levels relay) in the process that calls it, so gunicorn must build it in
+each worker (no --preload). Run it with threads: every client holds one of gunicorn's threads
+for as long as it is connected.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.errors import register_error_handlers
 from app.preview.feed import BLOCK_MS, StateFeed
 from app.preview.handshake import DEFAULT_QUALITY, refuse_handshake
 from app.preview.hub import FrameHub
+from app.preview.levels import LevelsRelay
 from app.preview.metrics import PreviewMetrics
 from app.preview.roster import Roster
 from app.preview.session import PreviewContext, PreviewSession
@@ -35,8 +36,10 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
     store = StateStore.from_settings(settings, connect(settings))
     feed_store = StateStore.from_settings(
         settings, connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout))
-    hub = FrameHub(connect(settings, binary=True), store.keys)
+    binary = connect(settings, binary=True)
+    hub = FrameHub(binary, store.keys)
     roster = Roster(store.live, settings.preview_pong_timeout)
+    levels = LevelsRelay(binary, store.keys, roster)
     feed = StateFeed(feed_store, settings.render_fps, roster)
     metrics = PreviewMetrics(roster.counts)
     context = PreviewContext(
@@ -76,6 +79,7 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
         return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
 
     def stop_threads() -> None:
+        levels.stop()
         feed.stop()
         roster.stop()
         hub.stop()
@@ -83,6 +87,7 @@ def create_preview_app(settings: Settings | None = None) -> Flask:
     app.extensions[PREVIEW_EXTENSION] = stop_threads
     roster.start()
     feed.start()
+    levels.start()
     return app
 
 

@@ -1,9 +1,10 @@
 """What one preview client has yet to be sent, in bounded memory.
 
-Three parts, taken in this order by the client's sender thread:
+Four parts, taken in this order by the client's sender thread:
 - messages (hello, pong, ping, layerUpdate) in order, at most MAX_MESSAGES: a client that
   falls that far behind is closed rather than buffered without end;
 - the newest streamState (one slot: a newer state replaces one not yet sent);
+- the newest audioLevels (one slot, the same way: they come about 10 times a second);
 - the newest JPEG frame of the client's quality (one slot: a slow client skips frames).
 Putting never blocks, so the threads that fan out frames and events never wait for a client.
 """
@@ -26,6 +27,7 @@ class Outbox:
         self._messages: deque[str] = deque()
         self._max_messages = max_messages
         self._state: str | None = None
+        self._levels: str | None = None
         self._frame: bytes | None = None
         self._quality = quality
         self.skipped = 0
@@ -56,6 +58,12 @@ class Outbox:
             self._state = text
             self._ready.notify()
 
+    def put_levels(self, text: str) -> None:
+        """Offer the newest audioLevels; one not yet sent is replaced."""
+        with self._ready:
+            self._levels = text
+            self._ready.notify()
+
     def put_frame(self, quality: str, jpeg: bytes) -> None:
         """Offer a frame; one of another quality (from before a switch) is ignored, and one
         not yet sent is replaced (counted in `skipped`)."""
@@ -76,8 +84,8 @@ class Outbox:
             self._frame = None
 
     def take(self, timeout: float) -> str | bytes | None:
-        """The next thing to send (a message, then the state, then the frame), waiting up to
-        `timeout`; None if nothing came or the outbox is closed."""
+        """The next thing to send (a message, the state, the levels, then the frame), waiting
+        up to `timeout`; None if nothing came or the outbox is closed."""
         with self._ready:
             if not self.closed and not self._pending():
                 self._ready.wait(timeout)
@@ -88,6 +96,9 @@ class Outbox:
             if self._state is not None:
                 state, self._state = self._state, None
                 return state
+            if self._levels is not None:
+                levels, self._levels = self._levels, None
+                return levels
             frame, self._frame = self._frame, None
             return frame
 
@@ -98,4 +109,5 @@ class Outbox:
             self._ready.notify_all()
 
     def _pending(self) -> bool:
-        return bool(self._messages) or self._state is not None or self._frame is not None
+        return (bool(self._messages) or self._state is not None or self._levels is not None
+                or self._frame is not None)

@@ -85,6 +85,11 @@ class Roster(BackgroundLoop):
         for client in self.clients():
             client.outbox.put_state(text)
 
+    def broadcast_levels(self, text: str) -> None:
+        """Offer the newest audioLevels to every client."""
+        for client in self.clients():
+            client.outbox.put_levels(text)
+
     def clients(self) -> list[Client]:
         """The connected clients."""
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas.audio import AudioLevelsSchema
 from core.schemas.fields import Boolean, Integer, Number, Text, epoch_ms
 
 DESIRED_STATES = ("stopped", "live", "paused")
@@ -62,6 +63,9 @@ class TelemetrySchema(Schema):
     # Layer id -> its source's state (video and input layers).
     sources = fields.Dict(keys=Text(), values=fields.Nested(SourceStateSchema),
                           load_default=dict)
+    # The audio levels (core.schemas.audio), passed through as the render worker measures
+    # them; null while it measures none.
+    audio = fields.Dict(keys=Text(), allow_none=True, load_default=None)
     # Whether the render worker's pipeline is open (or still closing): a stop is confirmed
     # once this is false.
     streaming = Boolean(load_default=False)
@@ -93,3 +97,6 @@ class StreamStatusSchema(Schema):
     version = Integer(required=True)
     outputs = fields.List(fields.Nested(OutputStatusSchema), required=True)
     layerErrors = fields.Dict(keys=Text(), values=Text(), required=True)
+    audio = fields.Nested(AudioLevelsSchema, required=True, allow_none=True, metadata={
+        "description": "the program's, each sounding layer's and the bed's levels, as the "
+                       "render worker last reported them; null while it reports none"})

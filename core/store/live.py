@@ -67,6 +67,11 @@ class LiveState:
         self.redis.hset(self.keys.stream, TELEMETRY_FIELD,
                         dumps(_telemetry_schema.load(telemetry)))
 
+    def publish_audio_levels(self, levels: Mapping[str, Any]) -> None:
+        """Send the audio levels (core.schemas.audio) to every preview process, which relays
+        them to its clients as audioLevels. Fire and forget: nobody listening costs nothing."""
+        self.redis.publish(self.keys.audio_levels, dumps(levels))
+
     def beat(self, instance_id: str, role: str, pid: int, host: str) -> None:
         """Record that a render instance is alive, and whether it streams or stands by."""
         entry = _instance_schema.load(
@@ -131,9 +136,10 @@ class LiveState:
         return self.redis.hdel(self.keys.preview_clients, *doomed) if doomed else 0
 
     def mark_render_stale(self, message: str) -> None:
-        """Say in the telemetry that no render instance reports: no frames, `message` as the
-        error. The next report of a live render instance replaces it."""
-        self.write_telemetry({**self.telemetry(), "fps": 0.0, "error": message, "outputs": []})
+        """Say in the telemetry that no render instance reports: no frames, no levels,
+        `message` as the error. The next report of a live render instance replaces it."""
+        self.write_telemetry({**self.telemetry(), "fps": 0.0, "error": message, "outputs": [],
+                              "audio": None})
 
     def forget_preview_client(self, client_id: str) -> None:
         """Remove a client that disconnected."""

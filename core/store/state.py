@@ -20,6 +20,7 @@ import redis
 from marshmallow import ValidationError
 
 from core import events
+from core.audio import dump_settings
 from core.commit import (
     Change,
     Committer,
@@ -49,6 +50,7 @@ from core.layers.reads import layer_read
 from core.layers.schemas import Z_INDEX
 from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
+from core.store.audio import AudioStore
 from core.store.commands import CAS_ATTEMPTS, CommandRunner
 from core.store.live import TICKET_TTL_SECONDS, LiveState
 from core.store.outputs import OutputStore, with_state
@@ -79,6 +81,7 @@ class StateStore(CommandRunner):
         self._values = StoredValues(self._committer)
         self.live = LiveState(client, keys, self._values, clock=clock)
         self.outputs = OutputStore(client, keys, self._values, self.run, clock)
+        self.audio = AudioStore(client, keys, self._values, self.run)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
@@ -99,7 +102,8 @@ class StateStore(CommandRunner):
 
         A stopped stream never reads as on air: fps is 0, and until the render worker confirms
         the stop (its pipeline closed) its outputs read `stopping`; the counts stay readable.
-        Every output is listed with its state (core.store.outputs.with_state).
+        Every output is listed with its state (core.store.outputs.with_state); `audio` is
+        the render worker's audio levels as it reports them (null while nothing renders).
         """
         record = self.stream()
         telemetry = self.live.telemetry()
@@ -128,6 +132,16 @@ class StateStore(CommandRunner):
         """One output as reads show it, or NotFound."""
         output = self.outputs.get(output_id)
         return with_state([output], self.stream()["state"], self.live.telemetry())[0]
+
+    def audio_read(self) -> dict[str, Any]:
+        """`GET /stream/audio`: the settings, their version and the render worker's `levels`
+        (null while nothing renders)."""
+        settings, version = self.audio.get()
+        return {**dump_settings(settings, version), "levels": self.live.telemetry()["audio"]}
+
+    def with_levels(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Settings as a change answered them (core.audio.dump_settings), with the levels."""
+        return {**settings, "levels": self.live.telemetry()["audio"]}
 
     def layers(self) -> list[Layer]:
         """Every valid layer, bottom to top."""
