@@ -70,6 +70,14 @@ METRICS: dict[str, tuple[str, dict[str, tuple[str, ...] | None]]] = {
     "stream_manager_render_output_dropped_packets_total": ("counter", {"output": FREE}),
     "stream_manager_render_layer_raster_seconds": (
         "histogram", {"type": ("image", "text", "color", "chat", "clock")}),
+    # ... its program audio, only while it holds the lease and mixes sound; a loudness window
+    # is left out while below the gate; source is "program", "bed" or "layer:<layer id>"
+    "stream_manager_render_audio_loudness_lufs": (
+        "gauge", {"window": ("momentary", "short_term", "integrated")}),
+    "stream_manager_render_audio_true_peak_dbtp": ("gauge", {}),
+    "stream_manager_render_audio_normaliser_gain_db": ("gauge", {}),
+    "stream_manager_render_audio_peak_dbfs": ("gauge", {"source": FREE}),
+    "stream_manager_render_audio_rms_dbfs": ("gauge", {"source": FREE}),
     # preview process (job stream-manager-preview)
     "stream_manager_preview_clients": ("gauge", {"quality": ("high", "medium", "low")}),
     "stream_manager_preview_frames_sent_total": (
@@ -221,7 +229,8 @@ def test_the_dashboard_has_its_variables_and_rows() -> None:
     assert instance["datasource"]["uid"] == "${datasource}"
     assert "stream_manager_render_active" in instance["definition"]
     rows = [panel["title"] for panel in board["panels"] if panel["type"] == "row"]
-    assert rows == ["Stream", "Outputs", "Layers", "API", "Preview", "Health checks"]
+    assert rows == ["Stream", "Outputs", "Audio", "Layers", "API", "Preview",
+                    "Health checks"]
 
 
 def test_every_panel_queries_the_chosen_datasource() -> None:
