@@ -34,7 +34,7 @@ from app.preview.session import CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA
 from core.config import Settings
 from tests.support.api_server import ApiServer
 from tests.support.preview import PreviewClient, PreviewServer
-from tests.support.processes import free_port
+from tests.support.processes import free_port, wait_until
 
 TOKEN = "openapi-test-token"
 VIEWER = "openapi-viewer-token"
@@ -47,6 +47,14 @@ MIN_CASES = 500
 # Of every this many cases one goes without a token and one with the viewer's, so the 401
 # and 403 answers are held to the document too.
 TOKEN_ROTATION = 9
+# Audio levels as the render worker publishes them (issue 15 contract, section 3).
+LEVELS = {
+    "program": {"momentaryLufs": -14.2, "shortTermLufs": -14.0, "integratedLufs": None,
+                "truePeakDb": -1.3, "peakDb": -1.5, "rmsDb": -17.0, "gainDb": 18.7},
+    "layers": {"3f2a9c0b1d4e": {"peakDb": -6.0, "rmsDb": -20.1}},
+    "bed": {"peakDb": -30.0, "rmsDb": -40.0, "state": "playing", "track": "a.mp3",
+            "index": 0, "position": 12.3, "duration": 20.0},
+}
 
 
 @pytest.fixture
@@ -118,7 +126,7 @@ def test_the_websocket_protocol_is_documented_alongside(token_app: Flask) -> Non
     ws = _document(token_app)["x-websocket"]
     assert "/preview?quality=high|medium|low" in ws["url"]
     assert {m["type"] for m in ws["serverMessages"]} == {
-        "hello", "streamState", "layerUpdate", "ping", "pong"}
+        "hello", "streamState", "layerUpdate", "audioLevels", "ping", "pong"}
     assert set(ws["closeCodes"]) == {str(CLOSE_UNSUPPORTED_DATA), str(CLOSE_POLICY_VIOLATION),
                                      "1009"}
     assert str(MAX_CLIENT_MESSAGE_BYTES) in ws["closeCodes"]["1009"]
@@ -130,11 +138,16 @@ def test_the_preview_speaks_as_documented(token_app: Flask, base_env: dict[str, 
     document = _document(token_app)
     ws = document["x-websocket"]
     payloads = {message["type"]: message["payload"] for message in ws["serverMessages"]}
+    live = token_app.extensions["stream_manager"].store.live
     server = PreviewServer(base_env, tmp_path).start()
     try:
         client = PreviewClient(server.url(quality="low"))
         try:
             received = [client.wait_for("hello"), client.wait_for("streamState")]
+            # Published until the relay has subscribed (one sent before is missed).
+            received.append(wait_until(
+                lambda: live.publish_audio_levels(LEVELS) or client.messages("audioLevels"),
+                10, "audioLevels", interval=0.1)[0])
         finally:
             client.close()
     finally:

@@ -69,16 +69,18 @@ def test_a_stalled_outbox_holds_one_frame_and_never_holds_back_the_others(
     wait_until(lambda: subscribers(binary, channel) == 0, 5, "the subscription to end")
 
 
-def test_outbox_sends_messages_then_state_then_frame_and_keeps_only_the_newest() -> None:
+def test_outbox_sends_messages_then_state_then_levels_then_frame_keeping_the_newest() -> None:
     outbox = Outbox("medium")
     outbox.put_frame("medium", b"frame-1")
+    outbox.put_levels("levels-1")
     outbox.put_state("state-1")
     outbox.put_message("hello")
     outbox.put_frame("medium", b"frame-2")
+    outbox.put_levels("levels-2")
     outbox.put_state("state-2")
     outbox.put_message("layerUpdate")
-    assert [outbox.take(0) for _ in range(5)] == [
-        "hello", "layerUpdate", "state-2", b"frame-2", None]
+    assert [outbox.take(0) for _ in range(6)] == [
+        "hello", "layerUpdate", "state-2", "levels-2", b"frame-2", None]
     assert outbox.skipped == 1
 
 
