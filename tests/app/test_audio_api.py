@@ -18,19 +18,13 @@ from core import events
 from core.audio import NOT_AUDIO, AudioSettings, Bed, Master
 from core.config import Settings
 from core.store import StateStore
+from tests.support.levels import LEVELS
 
 DEFAULTS = {
     "master": {"volume": 1.0, "muted": False},
     "bed": {"playlist": [], "loop": True, "shuffle": False, "volume": 0.5, "crossfadeMs": 2000,
             "duckDb": 0.0, "state": "playing", "cue": 0, "cueAction": None},
     "loudness": {"enabled": True, "targetLufs": -14.0, "truePeakDb": -1.0},
-}
-LEVELS = {
-    "program": {"momentaryLufs": -14.2, "shortTermLufs": -14.0, "integratedLufs": None,
-                "truePeakDb": -1.3, "peakDb": -1.5, "rmsDb": -17.0, "gainDb": 18.7},
-    "layers": {"3f2a9c0b1d4e": {"peakDb": -6.0, "rmsDb": -20.1}},
-    "bed": {"peakDb": -30.0, "rmsDb": -40.0, "state": "playing", "track": "bed.m4a",
-            "index": 0, "position": 12.3, "duration": 20.0},
 }
 
 

@@ -33,6 +33,7 @@ from app.preview import MAX_CLIENT_MESSAGE_BYTES
 from app.preview.session import CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA
 from core.config import Settings
 from tests.support.api_server import ApiServer
+from tests.support.levels import LEVELS
 from tests.support.preview import PreviewClient, PreviewServer
 from tests.support.processes import free_port, wait_until
 
@@ -47,14 +48,6 @@ MIN_CASES = 500
 # Of every this many cases one goes without a token and one with the viewer's, so the 401
 # and 403 answers are held to the document too.
 TOKEN_ROTATION = 9
-# Audio levels as the render worker publishes them (issue 15 contract, section 3).
-LEVELS = {
-    "program": {"momentaryLufs": -14.2, "shortTermLufs": -14.0, "integratedLufs": None,
-                "truePeakDb": -1.3, "peakDb": -1.5, "rmsDb": -17.0, "gainDb": 18.7},
-    "layers": {"3f2a9c0b1d4e": {"peakDb": -6.0, "rmsDb": -20.1}},
-    "bed": {"peakDb": -30.0, "rmsDb": -40.0, "state": "playing", "track": "a.mp3",
-            "index": 0, "position": 12.3, "duration": 20.0},
-}
 
 
 @pytest.fixture

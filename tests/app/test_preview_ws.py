@@ -22,6 +22,7 @@ from core.config import Settings
 from core.preview_frames import read_stamp
 from core.schemas.preview import QUALITIES
 from core.store import StateStore
+from tests.support.levels import LEVELS
 from tests.support.metrics import scrape
 from tests.support.preview import ChannelCounter, PreviewClient, PreviewServer, stalled_client
 from tests.support.processes import wait_until
@@ -147,9 +148,6 @@ def test_published_audio_levels_reach_every_client_as_audio_levels(
     watchers = [connect(server.url(quality="low")), connect(server.url(quality="high"))]
     for watcher in watchers:
         watcher.wait_for("streamState")
-    levels = {"program": {"momentaryLufs": None, "shortTermLufs": -14.0, "integratedLufs": None,
-                          "truePeakDb": -1.2, "peakDb": -1.5, "rmsDb": -17.0, "gainDb": 3.0},
-              "layers": {"abc": {"peakDb": -120.0, "rmsDb": -120.0}}, "bed": None}
 
     def relayed(sent: dict) -> bool:
         # The relay may not have subscribed yet (a message before that is missed): resend.
@@ -157,11 +155,11 @@ def test_published_audio_levels_reach_every_client_as_audio_levels(
         return all(any(m["payload"] == sent for m in w.messages("audioLevels"))
                    for w in watchers)
 
-    wait_until(lambda: relayed(levels), 10, "audioLevels at every client", interval=0.1)
+    wait_until(lambda: relayed(LEVELS), 10, "audioLevels at every client", interval=0.1)
     # What is not a JSON object is not relayed, and the relay goes on.
     store.redis.publish(store.keys.audio_levels, "not json")
     store.redis.publish(store.keys.audio_levels, "[1, 2]")
-    later = {**levels, "layers": {}}
+    later = {**LEVELS, "layers": {}, "bed": None}
     wait_until(lambda: relayed(later), 5, "the next audioLevels", interval=0.1)
     for watcher in watchers:
         assert all(isinstance(m["payload"], dict) for m in watcher.messages("audioLevels"))
