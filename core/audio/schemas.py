@@ -8,7 +8,7 @@ ValidationError keyed by its path (`master.volume`, `bed.playlist.0`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +191,7 @@ def dump_patch(patch: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
-def check_playlist(playlist: tuple[str, ...] | list[str], media_root: Path) -> None:
+def check_playlist(playlist: Sequence[str], media_root: Path) -> None:
     """ValidationError naming each entry (`bed.playlist.3`) that is not a file in
     `media_root` (missing, a folder, or a symlink out of it)."""
     errors: dict[int, list[str]] = {}
