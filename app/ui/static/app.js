@@ -1,5 +1,6 @@
 // The admin page: wires the panels to one API client.
 import { Api } from "./api.js";
+import { AudioPanel } from "./audio.js";
 import { ChatPanel } from "./chat.js";
 import { byId, showMessage } from "./dom.js";
 import { LayersPanel } from "./layers.js";
@@ -44,10 +45,13 @@ function showStatus(state) {
   outputs.follow(state.status?.outputs);
 }
 const stream = createStreamState(api, config.pollInterval, showStatus);
-const layers = new LayersPanel(api, config.pollInterval);
-// The library's images, videos and audio, for the media fields that accept each kind.
+const audio = new AudioPanel(api, config.pollInterval);
+const layers = new LayersPanel(api, config.pollInterval, (read) => audio.setLayers(read));
+// The library's images, videos and audio, for the media fields that accept each kind (and the
+// bed's playlist, which takes audio files).
 const media = new MediaPanel(api, (names) => {
   for (const [kind, named] of Object.entries(names)) layers.setMedia(kind, named);
+  audio.setLibrary(names.audio);
 });
 const chat = new ChatPanel(api);
 
@@ -63,6 +67,7 @@ const preview = new Preview(api, config, {
     clearTimeout(layersDue);
     layersDue = setTimeout(() => layers.refresh(), 100);
   },
+  onAudioLevels: (levels) => audio.levels(levels),
 });
 
 for (const action of ["start", "stop", "pause", "resume"]) {
@@ -88,6 +93,7 @@ setInterval(() => recordings.refresh(), RECORDINGS_REFRESH_MS);
 stream.start();
 layers.loadTypes();
 layers.refresh();
+audio.refresh();
 media.refresh();
 chat.refresh();
 outputs.refresh();

@@ -1,8 +1,10 @@
 // Layers: the list in z-order (top first) with visibility, reorder (drag, or up/down), edit
 // and delete; the form adds or edits every field a type has, as GET /stream/layer-types
 // describes the types. Validation errors from the API show beside their field; a 412 shows
-// the layer as it is now and offers to re-apply.
+// the layer as it is now and offers to re-apply. A video or input row has a volume slider and
+// a mute button (audio.js), which change the layer's content at once.
 import { ApiError } from "./api.js";
+import { SOUND_TYPES, soundControls } from "./audio.js";
 import {
   contentFields, followConditions, labelFor, readValue, setOptions, showValue,
 } from "./content-fields.js";
@@ -20,10 +22,12 @@ const TICK_MS = 250;
 const swatch = () => el("span", { class: "swatch", "aria-hidden": "true" });
 
 export class LayersPanel {
-  // pollInterval: how often the layers are read again while any shows a source.
-  constructor(api, pollInterval) {
+  // pollInterval: how often the layers are read again while any shows a source;
+  // onLayers(layers) hears every read (the audio meters are labelled with the layers' names).
+  constructor(api, pollInterval, onLayers = () => {}) {
     this.api = api;
     this.pollInterval = pollInterval;
+    this.onLayers = onLayers;
     this.layers = [];
     this.reads = 0; // a read answered after a newer one was sent is dropped
     this.nextRead = null;
@@ -125,6 +129,7 @@ export class LayersPanel {
     const places = new Map(topFirst.map((layer, index) => [layer.id, index]));
     syncList(this.list, topFirst, (layer) => layer.id, (layer) => this.row(layer),
       (row, layer) => this.fill(row, layer, places.get(layer.id), topFirst.length));
+    this.onLayers(this.layers);
   }
 
   // The positions of the videos shown move between reads.
@@ -145,13 +150,15 @@ export class LayersPanel {
       edit: el("button", { type: "button", onclick: () => this.edit(current()), text: "Edit" }),
       remove: el("button", { type: "button", onclick: () => this.remove(current()), text: "Delete" }),
       source: sourceParts(layer.type, (body) => this.playback(layer.id, body)),
+      sound: SOUND_TYPES.has(layer.type)
+        ? soundControls((content) => this.setSound(layer.id, content)) : null,
       problem: el("span", { class: "problem" }),
     };
     row.append(el("span", { class: "grip", "aria-hidden": "true", text: "⠿" }),
       ...[parts.swatch, parts.name].filter(Boolean),
       el("span", { class: "type", text: layer.type }),
       el("label", {}, parts.visible, " Visible"), parts.up, parts.down, parts.edit, parts.remove,
-      ...[parts.source?.node, parts.problem].filter(Boolean));
+      ...[parts.source?.node, parts.sound?.node, parts.problem].filter(Boolean));
     row.parts = parts;
     row.addEventListener("dragstart", (event) => {
       event.dataTransfer.setData("text/plain", layer.id);
@@ -183,6 +190,7 @@ export class LayersPanel {
     parts.edit.setAttribute("aria-label", `Edit ${label}`);
     parts.remove.setAttribute("aria-label", `Delete ${label}`);
     parts.source?.fill(layer, label);
+    parts.sound?.fill(layer, label);
     showMessage(parts.problem, layer.error || "");
   }
 
@@ -199,6 +207,23 @@ export class LayersPanel {
     } catch (error) {
       showMessage(byId("layers-error"), errorText(error));
     }
+  }
+
+  // A volume or mute change from the row, with the version the row shows: if someone changed
+  // the layer meanwhile (412), the row shows it as it is now and the operator does it again.
+  async setSound(id, content) {
+    const layer = this.layers.find((item) => item.id === id);
+    if (!layer) return;
+    try {
+      await this.patch(layer, { content });
+      showMessage(byId("layers-error"), "");
+    } catch (error) {
+      const label = layer.name || layer.id;
+      showMessage(byId("layers-error"), error.status === 412
+        ? `“${label}” was changed elsewhere meanwhile; it now shows as it is. Try again.`
+        : `${label}: ${errorText(error)}`);
+    }
+    await this.refresh();
   }
 
   // Bottom-first ids with `id` moved `step` places up (+1) or down (-1) the stack.

@@ -23,11 +23,12 @@ export function readStamp(bytes) {
 }
 
 export class Preview {
-  constructor(api, config, { onStreamState, onLayerUpdate }) {
+  constructor(api, config, { onStreamState, onLayerUpdate, onAudioLevels = () => {} }) {
     this.api = api;
     this.config = config;
     this.onStreamState = onStreamState;
     this.onLayerUpdate = onLayerUpdate;
+    this.onAudioLevels = onAudioLevels;
     this.canvas = byId("preview-canvas");
     this.context = this.canvas.getContext("2d");
     this.stats = byId("preview-stats");
@@ -90,6 +91,8 @@ export class Preview {
       this.onStreamState(message.payload);
     } else if (message.type === "layerUpdate") {
       this.onLayerUpdate(message.payload);
+    } else if (message.type === "audioLevels") {
+      this.onAudioLevels(message.payload);
     }
   }
 
