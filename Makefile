@@ -14,7 +14,7 @@ BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 .PHONY: run test lint bench-api bench-render bench-video bench-preview bench-metrics \
-	bench-outputs bench-soak bench-startup clean
+	bench-outputs bench-soak bench-startup bench-audio clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -47,6 +47,9 @@ bench-metrics: $(STAMP) system-deps-test  ## What metrics cost: per frame, per R
 
 bench-outputs: $(STAMP) system-deps-bench  ## CPU per frame with 1, 2 and 4 RTMP outputs, beside FFmpeg's tee
 	$(BIN)/python -m bench.outputs
+
+bench-audio: $(STAMP) system-deps-bench  ## Program audio CPU per frame, beside FFmpeg (amix, loudnorm, alimiter)
+	$(BIN)/python -m bench.audio
 
 bench-soak: $(STAMP) system-deps-test  ## make run under 24/7 traffic: each process's memory (MINUTES=15)
 	$(BIN)/python -m bench.soak --minutes $(or $(MINUTES),15)
