@@ -6,22 +6,26 @@ of shared memory.
 The parent sends commands over one pipe and reads reports from another:
 
 commands  ("seek", epoch, seconds)  files: show the frame covering that timeline time next
+                                    (audio-only files: sound from that time on)
           ("box", width, height)    scale to this box from the next picture on
 reports   ("ready",)                started, heartbeat mapped
           ("info", {...})           width, height, fps, codec, audio, duration of the source
           ("ring", number, shape)   a new ring of slots (pictures of that array shape),
                                     `<token>_r<number>`
           ("frame", ring, slot, epoch, time, decoded_at)
+          ("audio", epoch, time, samples)  sound (render.sources.audio_track)
           ("state", state, error)   live inputs: connecting | live | error
-          ("ended", epoch)          files that do not loop: the last frame was sent
+          ("ended", epoch)          files that do not loop: the last frame (or sound) was sent
           ("error", message)        a file that cannot play; the process then exits with 0
 
 Slots come back through the ring's release counters, with a post of the `freed` semaphore
 (render.sources.ring); the parent posts it after each command too, so a child waiting for a
 slot waits on the semaphore alone.
 
-The demuxer reads every stream of the container; audio packets are passed over for now (the
-program audio issue adds an audio ring beside the video one, fed from the same demux loop).
+The demuxer reads the first video and the first audio stream of the container and decodes
+both: the sound goes over the report pipe (render.sources.audio_track). An audio-only file
+(`SourceSpec.audio_only`, render.sources.audio_files) has no pictures and no ring; it decodes
+only so far beyond what the render thread has read (the heartbeat's `played` cell).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
@@ -63,11 +68,12 @@ def run_source(spec: SourceSpec, token: str, commands: Connection, reports: Conn
     link = Link(spec, token, commands, reports, freed)
     link.report("ready")
     # Imported here: the modules import this one for Link.
+    from render.sources.audio_files import play_audio_file
     from render.sources.files import play_file
     from render.sources.live import pull_live
     if spec.kind == "file":
         try:
-            play_file(spec, link)
+            (play_audio_file if spec.audio_only else play_file)(spec, link)
         except Refused as exc:
             link.report("error", str(exc))
             os._exit(0)
@@ -138,13 +144,19 @@ class Link:
         """A frame was decoded (handed over or not): the input is alive."""
         self._heartbeat.decoded()
 
-    def wait_for_slot(self) -> bool:
-        """Wait until a slot is free (True) or a seek arrives (False)."""
+    def played(self) -> float:
+        """How far the render thread has read this source's sound (timeline seconds)."""
+        return self._heartbeat.played()
+
+    def wait_for_slot(self, idle: Callable[[], bool] | None = None) -> bool:
+        """Wait until a slot is free (True) or a seek arrives (False). Meanwhile `idle()` may
+        do other work, saying whether it did any (then the wait goes on without sleeping)."""
         while self.seek_to is None:
             if self._ring is None or self._ring.free_slot() is not None:
                 return True  # (the first picture makes the ring)
             self.beat()
-            self._freed.acquire(timeout=WAIT_STEP)
+            if idle is None or not idle():
+                self._freed.acquire(timeout=WAIT_STEP)
             self.poll()
         return False
 

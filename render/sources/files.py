@@ -6,16 +6,25 @@ timeline: lap * length + pts, where a lap is one pass through the file and its l
 where the last frame ends (at least the duration the file declares). At the end the file
 starts again or, without `loop`, reports "ended" and holds. A seek lands on the keyframe
 before the asked time and decodes forward; the first frame handed over is the one covering it.
+
+The sound (render.sources.audio_track) is decoded from the same demux loop and timed on the
+same timeline: lap start + pts - the video's start time. It runs ahead of the pictures by
+what the file's interleaving gives, and at least AUDIO_LEAD beyond the picture waiting for a
+slot: while it waits, the loop reads on, holding video packets back (at most MAX_HELD_PACKETS
+and MAX_HELD_BYTES), so a file that stores its sound after its pictures is heard too.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Iterator
 from enum import Enum
+from typing import Any
 
 import av
 
+from render.sources.audio_track import AudioTrack
 from render.sources.child import WAIT_STEP, Link, Refused, describe, open_video
 from render.sources.spec import SourceSpec
 
@@ -26,6 +35,12 @@ EPSILON = 1e-3
 MAX_BAD_PACKETS = 100
 # Pixels a second beyond which a file is decoded with frame threads too.
 FRAME_THREADS_ABOVE = 1920 * 1080 * 60
+# How far beyond the picture waiting for a slot the sound is decoded, reading on and holding
+# video packets back meanwhile (the render thread reads a slot's sound, 33 ms, when it shows
+# the picture: with 3 pictures ahead in the ring, well-interleaved files are ahead anyway).
+AUDIO_LEAD = 0.5
+MAX_HELD_PACKETS = 300
+MAX_HELD_BYTES = 32 * 1024 * 1024
 
 
 class Stop(Enum):
@@ -55,6 +70,12 @@ class FilePlayer:
         self._container = container
         video = self._video = open_video(container)
         self._streams = [video, *container.streams.audio[:1]]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        self._sound = AudioTrack(audio, link) if audio is not None else None
+        # The pass's packets, and the video packets read ahead of their turn for the sound.
+        self._demux: Iterator[av.Packet[Any]] | None = None
+        self._held: collections.deque[av.Packet[Any]] = collections.deque()
+        self._held_bytes = 0
         self._time_base = video.time_base or 1
         self._start = float(video.start_time * self._time_base) if video.start_time else 0.0
         rate = video.average_rate or video.guessed_rate
@@ -99,6 +120,11 @@ class FilePlayer:
     def _play(self, target: float | None) -> Stop:
         """Hand over frames until the end of the file or a seek. With a `target`, frames
         before the one covering it are decoded and passed over."""
+        self._demux = self._container.demux(*self._streams)
+        self._held.clear()
+        self._held_bytes = 0
+        if self._sound is not None:
+            self._sound.restart(skip_before=target)
         held: tuple[av.VideoFrame, float] | None = None
         for frame in self._frames():
             seconds = self._time(frame)
@@ -119,13 +145,7 @@ class FilePlayer:
 
     def _frames(self) -> Iterator[av.VideoFrame]:
         bad = 0
-        for packet in self._container.demux(*self._streams):
-            self._link.beat()
-            self._link.poll()
-            if self._link.seek_to is not None:
-                return
-            if packet.stream is not self._video:
-                continue  # audio: the program audio issue decodes these
+        while (packet := self._video_packet()) is not None:
             try:
                 frames = self._video.decode(packet)
             except av.FFmpegError:
@@ -139,8 +159,50 @@ class FilePlayer:
                 self._link.decoded()
                 yield frame
 
+    def _video_packet(self) -> av.Packet[Any] | None:
+        """The next video packet (those held back first), the sound decoded on the way; None
+        at the end of the pass or when a seek arrived."""
+        while True:
+            self._link.beat()
+            self._link.poll()
+            if self._link.seek_to is not None:
+                return None
+            if self._held:
+                held = self._held.popleft()
+                self._held_bytes -= held.size
+                return held
+            packet = self._read()
+            if packet is None or packet.stream is self._video:
+                return packet
+
+    def _read(self) -> av.Packet[Any] | None:
+        """The pass's next packet, its sound decoded and handed over; None at the end."""
+        if self._demux is None:
+            return None
+        packet = next(self._demux, None)
+        if packet is None:
+            self._demux = None
+        elif packet.stream is not self._video and self._sound is not None:
+            for sound in self._sound.decode(packet, self._lap_start - self._start):
+                self._sound.send(sound)
+        return packet
+
+    def _read_ahead(self, seconds: float) -> bool:
+        """While the picture of timeline time `seconds` waits for a slot: read one packet
+        more if the sound is not AUDIO_LEAD beyond it (a video packet is held back for its
+        turn); whether it did."""
+        sound = self._sound
+        if (sound is None or self._demux is None or sound.end >= seconds + AUDIO_LEAD
+                or len(self._held) >= MAX_HELD_PACKETS or self._held_bytes >= MAX_HELD_BYTES):
+            return False
+        packet = self._read()
+        if packet is not None and packet.stream is self._video:
+            self._held.append(packet)
+            self._held_bytes += packet.size
+        return packet is not None
+
     def _emit(self, frame: av.VideoFrame, seconds: float) -> bool:
-        if not self._link.wait_for_slot():
+        if not self._link.wait_for_slot(lambda: self._read_ahead(seconds)):
             return False
         self._link.put(frame, seconds)
         return True

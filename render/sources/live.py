@@ -6,6 +6,8 @@ the parent's watchdog only kills a process stuck beyond it. After a failure the 
 waits 0.5 s doubling to 10 s (with jitter); a connection that delivered frames starts the
 doubling again. A picture that finds no free slot (the render worker is behind) is dropped:
 a live input is never held back, so the parent only ever sees the newest frames.
+The sound is decoded from the same demux loop (render.sources.audio_track), timed by the
+stream's own timestamps like the pictures, and never dropped here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 import av
 
 from render.backoff import Backoff
+from render.sources.audio_track import AudioTrack
 from render.sources.child import BEAT_SECONDS, Link, Refused, describe, open_video
 from render.sources.spec import SourceSpec
 
@@ -90,11 +93,16 @@ class LiveInput:
     def _frames(self, container: av.container.InputContainer,
                 video: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
         bad = 0
+        audio = container.streams.audio[0] if container.streams.audio else None
+        sound = AudioTrack(audio, self._link) if audio is not None else None
         for packet in container.demux(video, *container.streams.audio[:1]):
             self._link.beat(self._read_timeout + BEAT_SECONDS)
             self._link.poll()
             if packet.stream is not video:
-                continue  # audio: the program audio issue decodes these
+                if sound is not None:
+                    for each in sound.decode(packet, 0.0):
+                        sound.send(each)
+                continue
             try:
                 frames = video.decode(packet)
             except av.FFmpegError:

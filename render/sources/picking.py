@@ -8,13 +8,17 @@ frames ahead of what is on air, which bounds both memory and latency.
 Files (FilePicker): for each output slot, the newest pending frame whose time is at or before
 the asked position, i.e. the frame whose time covers it; older ones are skipped. A position
 that jumps back, or more than FAR_AHEAD past the newest frame, asks the process to seek (the
-frames of earlier seeks are then released as they arrive, told apart by their epoch).
+frames of earlier seeks are then released as they arrive, told apart by their epoch). An
+audio-only file has no frames: its sound's reads drive the same seeks (`follow`).
 
 Live inputs (LivePicker): a small jitter buffer. A frame is due JITTER after the earliest it
 could have arrived, going by its timestamp and the smallest lag (arrival minus timestamp) of
 the last LAG_WINDOW seconds; the newest due frame is shown. So frames that arrive unevenly go
 on air evenly, none later than JITTER after it was decoded, and never more than MAX_PENDING
-wait.
+wait. The sound is read from the same instant (`position`). While it is read, the pictures
+also wait for it: a slot's read takes the sound from that instant to the next slot's, so
+the instant is put back far enough for that much sound to have arrived too (the smallest lag
+of its chunks, plus one read, plus JITTER).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import math
 from dataclasses import dataclass
 
 from render.sources.ring import RingView
-from render.sources.spec import SourceFrame
+from render.sources.spec import AUDIO_RATE, AudioChunk, SourceFrame
 
 EPSILON = 1e-3
 FAR_AHEAD = 1.0
@@ -33,6 +37,8 @@ LAG_WINDOW = 2.0
 MAX_PENDING = 3
 # A change of lag beyond this is a jump of the input's timestamps, not network jitter.
 TIMESTAMP_JUMP = 1.0
+# A live input's sound counts as read (its pictures wait for it) this long after a read.
+LISTENING = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class FilePicker:
         released: list[Held] = []
         if position is None:
             position = self.pending[-1].frame.time if self.pending else math.inf
-        elif self._jumped(position, now):
+        elif self._jumped(position, now, *self._pictures_span()):
             released += self._ask_seek(position, now)
         choice: Held | None = None
         while self.pending and self.pending[0].frame.time <= position + EPSILON:
@@ -96,16 +102,30 @@ class FilePicker:
             self.shown = choice
         return released
 
-    def _jumped(self, position: float, now: float) -> bool:
+    def follow(self, position: float, now: float, span: tuple[float, float] | None
+               ) -> list[Held]:
+        """For a source whose frames are not picked (an audio-only file, read by its sound):
+        ask for a seek when `position` is outside what the process delivers, `span` the
+        (earliest, newest) timeline time it delivered in this epoch (None: nothing yet).
+        What is released."""
+        start, newest = span if span is not None else (None, None)
+        if self._jumped(position, now, start, newest):
+            return self._ask_seek(position, now)
+        return []
+
+    def _pictures_span(self) -> tuple[float | None, float | None]:
+        """The shown picture's time (if of this epoch) and the newest one's of this epoch."""
         current = self.shown is not None and self.shown.epoch == self.epoch
-        start = self.shown.frame.time if current and self.shown else self._target
-        if position < start - EPSILON:
-            return True
+        start = self.shown.frame.time if current and self.shown else None
         if self.pending:
-            newest = self.pending[-1].frame.time
-        elif current and self.shown:
-            newest = self.shown.frame.time
-        else:  # nothing of this epoch yet: the process is seeking (or starting)
+            return start, self.pending[-1].frame.time
+        return start, start
+
+    def _jumped(self, position: float, now: float, start: float | None,
+                newest: float | None) -> bool:
+        if position < (self._target if start is None else start) - EPSILON:
+            return True
+        if newest is None:  # nothing of this epoch yet: the process is seeking (or starting)
             newest = self._target + (now - self._asked_at)
         return position > newest + FAR_AHEAD and not self._ended
 
@@ -127,6 +147,16 @@ class LivePicker:
         self._epoch: int | None = None
         self._lags: collections.deque[tuple[float, float]] = collections.deque()
         self._base = 0.0
+        # The sound's lags (arrival minus its first sample's time) and their smallest.
+        self._sound_lags: collections.deque[tuple[float, float]] = collections.deque()
+        self._sound_base = 0.0
+        self._listened_at = -math.inf  # the last read of the sound
+        self._read_seconds = 0.0  # ... and how much it read
+
+    @property
+    def epoch(self) -> int | None:
+        """The connection on air (None: none yet, or a new process)."""
+        return self._epoch
 
     def add(self, held: Held) -> list[Held]:
         """Take a frame the process reported; what is released (beyond MAX_PENDING)."""
@@ -137,6 +167,7 @@ class LivePicker:
             # A new connection, or the timestamps jumped: the old frames' times mean nothing.
             self._epoch = held.epoch
             self._lags.clear()
+            self._sound_lags.clear()
             released += self.pending
             self.pending.clear()
         self._lags.append((frame.decoded_at, lag))
@@ -148,6 +179,39 @@ class LivePicker:
             released.append(self.pending.popleft())
         return released
 
+    def hear(self, chunk: AudioChunk) -> bool:
+        """Take note of a chunk of sound; whether to keep it: not if it is of an earlier
+        connection or its timestamps are not the pictures' (they jumped)."""
+        if self._epoch is None or chunk.epoch > self._epoch:
+            return True  # (a new connection's sound may come before its first picture)
+        if chunk.epoch < self._epoch:
+            return False
+        lag = chunk.arrived_at - chunk.index / AUDIO_RATE
+        if abs(lag - self._base) > TIMESTAMP_JUMP:
+            return False
+        lags = self._sound_lags
+        lags.append((chunk.arrived_at, lag))
+        while lags[0][0] < chunk.arrived_at - LAG_WINDOW:
+            lags.popleft()
+        self._sound_base = min(each for _, each in lags)
+        return True
+
+    def listen(self, now: float, seconds: float) -> None:
+        """The render thread reads `seconds` of sound from `position(now)` on."""
+        self._listened_at, self._read_seconds = now, seconds
+
+    def position(self, now: float) -> float | None:
+        """The timeline time on air at `now` (None before a frame of this connection): the
+        newest due frame's time is at or before it, and a read of the sound starts there."""
+        if self._epoch is None:
+            return None
+        delay = self._base
+        sound = self._sound_lags
+        if (sound and now - self._listened_at < LISTENING
+                and now - sound[-1][0] < LAG_WINDOW):
+            delay = max(delay, self._sound_base + self._read_seconds)
+        return now - delay - JITTER
+
     def restarted(self, now: float) -> None:
         """A new process: what the old one sent goes (the shown frame stays on air)."""
         self.pending.clear()
@@ -157,7 +221,8 @@ class LivePicker:
         """Show the newest due frame (`position` is not used); what is released."""
         released: list[Held] = []
         choice: Held | None = None
-        while self.pending and self.pending[0].frame.time + self._base + JITTER <= now:
+        due = self.position(now)
+        while self.pending and due is not None and self.pending[0].frame.time <= due:
             if choice is not None:
                 released.append(choice)
             choice = self.pending.popleft()

@@ -1,7 +1,8 @@
 """The render worker's handle on one source process: spawn it, talk to it, watch it, kill it.
 
 Only the supervisor thread uses it, except `freed`, the semaphore the render thread posts when
-it hands a slot back (render.sources.ring). Nothing here waits on the child: reports are read
+it hands a slot back (render.sources.ring), and `play`, which the render thread calls to write
+how far it read the sound. Nothing here waits on the child: reports are read
 when the pipe has them, commands go through a non-blocking pipe (a child that stopped reading
 gets a backlog, not a blocked supervisor), and kill() is SIGKILL, which always works.
 """
@@ -107,6 +108,11 @@ class SourceProcess:
     def stalled(self, now: float) -> bool:
         """True once the child's heartbeat deadline has passed."""
         return now > self._heartbeat.deadline()
+
+    def play(self, seconds: float) -> None:
+        """The render thread read the sound up to timeline time `seconds` (a store into the
+        heartbeat's shared memory; any thread, also after the process is gone)."""
+        self._heartbeat.play(seconds)
 
     def last_decoded(self) -> float | None:
         """When the child last decoded a frame (time.monotonic())."""

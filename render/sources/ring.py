@@ -37,7 +37,8 @@ SLOTS = 4
 SHM_DIR = Path("/dev/shm")
 # The release counters take the first page, so every picture starts on a page boundary.
 HEADER_BYTES = mmap.PAGESIZE
-DEADLINE, DECODED = 0, 1  # the control cells
+DEADLINE, DECODED, PLAYED = 0, 1, 2  # the control cells
+CELLS = 3
 
 
 class Poster(Protocol):
@@ -68,13 +69,17 @@ def unlink(name: str) -> None:
 
 
 class Heartbeat:
-    """Two cells the source process writes: a deadline it keeps moving forward, and when it
-    last decoded a frame (whether or not the render thread took it).
+    """Three cells: two the source process writes, a deadline it keeps moving forward and
+    when it last decoded a frame (whether or not the render thread took it); one the render
+    thread writes, how far on the source's timeline it has read the sound (`played`).
 
     Before anything that may take a while (opening a network input, a read with a timeout,
     a wait for a free slot) the child sets the deadline to now plus what that step may
-    take; the parent's watchdog kills the process once the deadline has passed. The parent
-    maps the cells like a ring (never closed: any thread may still read them).
+    take; the parent's watchdog kills the process once the deadline has passed. An
+    audio-only file decodes only so far beyond `played` (render.sources.audio_files): its
+    pacing, as the ring's slots are a video file's, without a pipe or a system call on the
+    render thread. The parent maps the cells like a ring (never closed: any thread may still
+    read or write them, also after the process is gone).
     """
 
     def __init__(self, token: str, cells: memoryview[float], keep: object = None) -> None:
@@ -87,10 +92,12 @@ class Heartbeat:
     @classmethod
     def create(cls, token: str, deadline: float) -> Heartbeat:
         """The parent's side, with a first deadline that covers the child's start."""
-        shared_memory.SharedMemory(heartbeat_name(token), create=True, size=16).close()
-        beat = cls(token, memoryview(_map(heartbeat_name(token), 16)).cast("d"))
+        size = 8 * CELLS
+        shared_memory.SharedMemory(heartbeat_name(token), create=True, size=size).close()
+        beat = cls(token, memoryview(_map(heartbeat_name(token), size)).cast("d"))
         beat._cells[DEADLINE] = deadline
         beat._cells[DECODED] = 0.0
+        beat._cells[PLAYED] = 0.0
         return beat
 
     @classmethod
@@ -107,6 +114,15 @@ class Heartbeat:
     def decoded(self) -> None:
         """A frame was decoded just now."""
         self._cells[DECODED] = time.monotonic()
+
+    def play(self, seconds: float) -> None:
+        """The render thread has read the sound up to timeline time `seconds` (one store: no
+        system call)."""
+        self._cells[PLAYED] = seconds
+
+    def played(self) -> float:
+        """How far the render thread has read the sound (timeline seconds; 0 at first)."""
+        return float(self._cells[PLAYED])
 
     def deadline(self) -> float:
         """When the process stops being accounted for (time.monotonic(), the same clock in

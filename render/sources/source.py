@@ -7,21 +7,45 @@ Two threads share it without a lock, so the render thread never waits for the su
   which only it touches, hands released slots straight back to the process (ring counters and
   a semaphore post: no system call that lets go of the GIL) and leaves seeks on `_requests`
   for the supervisor to send.
+The sound has an inbox of its own, `_sound_inbox`, bounded (a source whose sound nobody reads
+keeps only the last AUDIO_INBOX chunks); `audio` moves it into the render thread's
+AudioBuffer (render.sources.audio_buffer) and reads a slot's samples, and for an audio-only
+file writes how far it read into the process's `played` cell (a store into shared memory).
 """
 
 from __future__ import annotations
 
 import collections
+import math
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
+from render.sources.audio_buffer import AudioBuffer
 from render.sources.picking import FilePicker, Held, LivePicker
 from render.sources.ring import RingView
-from render.sources.spec import SourceFrame, SourceSpec, SourceStatus
+from render.sources.spec import (
+    AUDIO_CHANNELS,
+    AUDIO_RATE,
+    AudioChunk,
+    SourceFrame,
+    SourceSpec,
+    SourceStatus,
+)
 
 OPENING, PLAYING, CONNECTING, LIVE, ERROR = "opening", "playing", "connecting", "live", "error"
 INFO_FIELDS = ("width", "height", "fps", "codec", "audio", "duration")
+# About 11 s of 1024-sample chunks: what a source whose sound nobody reads keeps.
+AUDIO_INBOX = 512
+# The most samples one chunk may bring (a second), and one read may ask.
+MOST_SAMPLES = AUDIO_RATE
+# A read continues the previous one when it starts this close to where that one ended:
+# files (rounding) and live inputs (the jitter buffer's instant moves with the clock and lags).
+FILE_SNAP = AUDIO_RATE * 2 // 1000
+LIVE_SNAP = AUDIO_RATE * 40 // 1000
 
 
 class Source:
@@ -32,17 +56,25 @@ class Source:
         self.spec = spec
         # Supervisor -> render thread: Held frames, ("restart", number), ("ended", epoch).
         self._inbox: collections.deque[Held | tuple[str, int]] = collections.deque()
+        # Supervisor -> render thread: the sound, bounded (appends drop the oldest).
+        self._sound_inbox: collections.deque[AudioChunk] = collections.deque(
+            maxlen=AUDIO_INBOX)
         # Render thread (and sync) -> supervisor: commands for the process.
         self._requests: collections.deque[tuple[Any, ...]] = collections.deque()
         # The render thread's own.
         self._picker: FilePicker | LivePicker = (
             FilePicker(now) if spec.kind == "file" else LivePicker())
+        self._sound = AudioBuffer()
+        # Writes the current process's `played` cell (set by the supervisor; any thread).
+        self._play: Callable[[float], None] = lambda seconds: None
         # The supervisor's own; other threads read `_status` and `_decoded`, each replaced
         # whole.
         self._state = OPENING if spec.kind == "file" else CONNECTING
         self._info: dict[str, Any] = {}
         self._error: str | None = None
         self._restarts = 0
+        self._ended = False  # a file that does not loop reported its end (since the last seek)
+        self._seek_epoch = 0  # the epoch of the last seek sent
         self._process = 0  # the number of the current process (1 for the first)
         self._seq = 0
         self._ring: RingView | None = None  # the current process's newest ring
@@ -57,21 +89,40 @@ class Source:
         """The frame to show at `position` (files) or now (live), and whether a request for
         the process is waiting (the supervisor should be woken)."""
         picker = self._picker
-        while self._inbox:
-            item = self._inbox.popleft()
-            if isinstance(item, Held):
-                _release(picker.add(item))
-            elif item[0] == "restart":
-                picker.restarted(now)  # what the old process sent died with its slots
-            elif isinstance(picker, FilePicker):
-                picker.ended(item[1])
+        self._take_inbox(now)
         _release(picker.pick(position, now))
-        seek = None
-        if isinstance(picker, FilePicker) and picker.seek is not None:
-            seek, picker.seek = picker.seek, None
-            self._requests.append(("seek", *seek))
         shown = picker.shown
-        return (shown.frame if shown else None), seek is not None
+        return (shown.frame if shown else None), self._take_seek()
+
+    def audio(self, position: float | None, count: int, now: float
+              ) -> tuple[np.ndarray | None, bool]:
+        """`count` samples from timeline time `position` (files) or from the live picker's
+        instant (live: position None), None while there is no sound; and whether a request
+        for the process is waiting. An audio-only file seeks by these reads."""
+        picker, sound = self._picker, self._sound
+        self._take_inbox(now)
+        inbox = self._sound_inbox
+        if isinstance(picker, LivePicker):
+            while inbox:
+                chunk = inbox.popleft()
+                if picker.hear(chunk):
+                    sound.add(chunk)
+            picker.listen(now, count / AUDIO_RATE)
+            start = picker.position(now)
+            if start is None or picker.epoch is None or not sound.heard:
+                return None, False
+            return sound.read(picker.epoch, start, count, LIVE_SNAP), False
+        while inbox:
+            sound.add(inbox.popleft())
+        if position is None:
+            return None, False
+        if self.spec.audio_only:
+            _release(picker.follow(position, now, sound.span(picker.epoch)))
+            self._play(position + count / AUDIO_RATE)
+        waiting = self._take_seek()
+        if not sound.heard:
+            return None, waiting
+        return sound.read(picker.epoch, position, count, FILE_SNAP), waiting
 
     def resize(self, spec: SourceSpec) -> None:
         """Scale to the box of `spec` (the same source otherwise) from the next frame on."""
@@ -86,14 +137,39 @@ class Source:
             return status
         return replace(status, last_frame_at=max(decoded))
 
+    def _take_inbox(self, now: float) -> None:
+        """Move what the supervisor reported into the picker."""
+        picker = self._picker
+        while self._inbox:
+            item = self._inbox.popleft()
+            if isinstance(item, Held):
+                _release(picker.add(item))
+            elif item[0] == "restart":
+                picker.restarted(now)  # what the old process sent died with its slots
+            elif isinstance(picker, FilePicker):
+                picker.ended(item[1])
+
+    def _take_seek(self) -> bool:
+        """Queue the seek the picker asked for, if any; whether it did."""
+        picker = self._picker
+        if isinstance(picker, FilePicker) and picker.seek is not None:
+            seek, picker.seek = picker.seek, None
+            self._requests.append(("seek", *seek))
+            return True
+        return False
+
     # ---- the supervisor thread ----------------------------------------------------------
 
-    def started(self, decoded: Callable[[], float | None]) -> int:
-        """A new process is starting (`decoded()` reads when it last decoded); its number."""
+    def started(self, decoded: Callable[[], float | None],
+                play: Callable[[float], None]) -> int:
+        """A new process is starting (`decoded()` reads when it last decoded, `play(seconds)`
+        writes how far its sound was read); its number."""
         if self._process:
             self._restarts += 1
         self._decoded_before = self.status().last_frame_at
         self._decoded = decoded
+        self._play = play
+        self._ended, self._seek_epoch = False, 0
         self._process += 1
         self._inbox.append(("restart", self._process))
         self._ring = None
@@ -112,8 +188,13 @@ class Source:
         kind = message[0]
         if kind == "frame":
             self._add_frame(*message[1:])
+        elif kind == "audio":
+            self._add_sound(*message[1:])
         elif kind == "ended":
             self._inbox.append(("ended", message[1]))
+            if message[1] >= self._seek_epoch:
+                self._ended = True
+                self._publish()
         else:
             if kind == "info":
                 self._info = {name: message[1].get(name) for name in INFO_FIELDS}
@@ -133,6 +214,9 @@ class Source:
         taken = []
         while self._requests:
             taken.append(self._requests.popleft())
+            if taken[-1][0] == "seek":
+                self._seek_epoch, self._ended = taken[-1][1], False
+                self._publish()
         return taken
 
     def _add_frame(self, ring: int, slot: int, epoch: int, seconds: float,
@@ -147,6 +231,19 @@ class Source:
             self._state, self._error = PLAYING, None
             self._publish()
 
+    def _add_sound(self, epoch: int, seconds: float, data: bytes) -> None:
+        if not isinstance(data, bytes) or not math.isfinite(seconds):
+            return
+        count = len(data) // (4 * AUDIO_CHANNELS)
+        if not 0 < count <= MOST_SAMPLES or len(data) != count * 4 * AUDIO_CHANNELS:
+            return
+        samples = np.frombuffer(data, np.float32).reshape(count, AUDIO_CHANNELS)
+        self._sound_inbox.append(AudioChunk(self._process, epoch, round(seconds * AUDIO_RATE),
+                                            samples, time.monotonic()))
+        if self._state == OPENING and self.spec.audio_only:
+            self._state, self._error = PLAYING, None
+            self._publish()
+
     def _publish(self) -> None:
         self._status = self._make_status()
 
@@ -156,7 +253,7 @@ class Source:
             state=self._state, width=info.get("width"), height=info.get("height"),
             fps=info.get("fps"), codec=info.get("codec"), audio=bool(info.get("audio")),
             duration=info.get("duration"), error=self._error, last_frame_at=None,
-            restarts=self._restarts)
+            restarts=self._restarts, ended=self._ended)
 
 
 def _release(held: list[Held]) -> None:

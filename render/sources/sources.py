@@ -1,5 +1,5 @@
-"""The render thread's handle on every source: which run (`sync`), what to show (`frame`) and
-what they report (`status`); see render.sources.
+"""The render thread's handle on every source: which run (`sync`), what to show (`frame`),
+what to hear (`audio`) and what they report (`status`); see render.sources.
 """
 
 from __future__ import annotations
@@ -7,27 +7,37 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from render.sources.source import Source
+import numpy as np
+
+from render.sources.source import MOST_SAMPLES, Source
 from render.sources.spec import SourceFrame, SourceSpec, SourceStatus
 from render.sources.supervisor import Supervisor
 
+LAYERS = "layers"
+
 
 class Sources:
-    """The render worker's sources by key (a layer id). `sync`, `frame` and `status` are for
-    the render thread and never wait: starting, stopping and watching processes is the
-    supervisor thread's work."""
+    """The render worker's sources by key (a layer id, a bed track's). `sync`, `frame`,
+    `audio` and `status` are for the render thread and never wait: starting, stopping and
+    watching processes is the supervisor thread's work."""
 
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
-        self._wanted: dict[str, SourceSpec] = {}
+        self._groups: dict[str, dict[str, SourceSpec]] = {}  # group -> what it wants
         self._supervisor = Supervisor()
 
-    def sync(self, wanted: Mapping[str, SourceSpec]) -> None:
-        """Run exactly the sources in `wanted`. Cheap when nothing changed. A source whose
-        box changed is told so and keeps running; one whose file, URL or loop changed is
-        started again (its last picture stays until the new process sends one)."""
-        if wanted == self._wanted:
+    def sync(self, wanted: Mapping[str, SourceSpec], group: str = LAYERS) -> None:
+        """Run exactly the sources in `wanted` among those of `group` (the compositor's
+        "layers", the bed's "bed": each group's sources are left alone by the others' syncs;
+        a key belongs to one group). Cheap when nothing changed. A source whose box changed
+        is told so and keeps running; one whose file, URL, loop or kind changed is started
+        again (its last picture stays until the new process sends one)."""
+        had = self._groups.get(group, {})
+        if wanted == had:
             return
+        for key in wanted:
+            if key not in had and key in self._sources:
+                raise ValueError(f"source {key!r} belongs to another group than {group!r}")
         if not self._supervisor.is_alive():
             # Started with the first source: a compositor that never shows a video or an
             # input runs no thread for them.
@@ -47,9 +57,12 @@ class Sources:
                 else:
                     source.spec = spec
                     self._supervisor.restart(source)
-        for key in [key for key in self._sources if key not in wanted]:
+        for key in [key for key in had if key not in wanted]:
             self._supervisor.remove(self._sources.pop(key))
-        self._wanted = dict(wanted)
+        if wanted:
+            self._groups[group] = dict(wanted)
+        else:
+            self._groups.pop(group, None)
 
     def frame(self, key: str, position: float | None) -> SourceFrame | None:
         """Files: the frame whose time covers `position` (timeline seconds), asking the
@@ -64,6 +77,22 @@ class Sources:
             self._supervisor.wake()
         return frame
 
+    def audio(self, key: str, position: float | None, count: int) -> np.ndarray | None:
+        """`count` samples of the source's sound, (count, 2) float32 at 48 kHz, new each call:
+        files from timeline time `position` (an audio-only file asks its process to seek
+        when the position jumps, like `frame` does for pictures), live inputs (position None)
+        from the instant their pictures are picked for, so sound stays on its picture. A read
+        within a few ms of where the previous one ended (2 ms files, 40 ms live) continues
+        exactly from there. Missing samples are zeros. None when the source has no sound (no
+        audio stream, not synced, nothing arrived yet)."""
+        source = self._sources.get(key)
+        if source is None or not 0 < count <= MOST_SAMPLES:
+            return None
+        samples, waiting = source.audio(position, count, time.monotonic())
+        if waiting:
+            self._supervisor.wake()
+        return samples
+
     def status(self, key: str) -> SourceStatus | None:
         """What the source's process reported (None for a key not synced)."""
         source = self._sources.get(key)
@@ -74,9 +103,10 @@ class Sources:
         self._supervisor.stop()
         self._supervisor.kill_all()
         self._sources.clear()
-        self._wanted = {}
+        self._groups = {}
 
 
 def _same_but_box(old: SourceSpec, new: SourceSpec) -> bool:
-    return ((old.kind, old.location, old.loop, old.revision, old.pixel_format)
-            == (new.kind, new.location, new.loop, new.revision, new.pixel_format))
+    return ((old.kind, old.location, old.loop, old.revision, old.pixel_format, old.audio_only)
+            == (new.kind, new.location, new.loop, new.revision, new.pixel_format,
+                new.audio_only))

@@ -14,6 +14,9 @@ PixelFormat = Literal["bgr24", "yuv420p"]
 # refused in the source process before a frame of it is decoded.
 MAX_PIXELS = 3840 * 2160
 MAX_SIDE = 8192
+# Sound is handed over as interleaved float32 stereo at this rate, whatever the source's.
+AUDIO_RATE = 48000
+AUDIO_CHANNELS = 2
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class SourceSpec:
     # "yuv420p": pictures handed over in I420 (see picture_shape), for a compositor that
     # composites in YUV; BGR otherwise.
     pixel_format: PixelFormat = "bgr24"
+    # A file played for its sound alone (the bed's tracks): no video stream needed, never
+    # loops, decoded only AUDIO_AHEAD beyond what the render thread has read
+    # (render.sources.audio_files). `loop`, the box and the pixel format do not apply.
+    audio_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,22 @@ class SourceFrame:
 
 
 @dataclass(frozen=True)
+class AudioChunk:
+    """Sound a source process handed over: samples from timeline sample `index` on."""
+
+    process: int  # the number of the source process that sent it
+    epoch: int  # files: the seek it belongs to; live inputs: the connection
+    index: int  # the first sample's timeline time, in samples (AUDIO_RATE a second)
+    samples: np.ndarray = field(repr=False)  # (n, 2) float32, read-only
+    arrived_at: float  # time.monotonic() when the supervisor received it
+
+    @property
+    def end(self) -> int:
+        """The timeline sample after its last."""
+        return self.index + len(self.samples)
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     """What a source process reported, for layer reads and telemetry."""
 
@@ -59,11 +82,16 @@ class SourceStatus:
     height: int | None
     fps: float | None
     codec: str | None
-    audio: bool
-    duration: float | None  # seconds of one lap of a file; None for live inputs
+    audio: bool  # the source has an audio stream
+    # Seconds of one lap of a file (an audio-only file: where its last sample ends, once
+    # played to the end); None for live inputs.
+    duration: float | None
     error: str | None
     last_frame_at: float | None  # time.monotonic() of the newest frame handed over
     restarts: int  # source processes started again after a crash, a stall or a change
+    # A file that does not loop (or an audio-only file) handed over its last frame or sample
+    # (until a seek).
+    ended: bool = False
 
 
 def fit_box(box: tuple[int | None, int | None], width: int, height: int) -> tuple[int, int]:

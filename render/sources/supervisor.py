@@ -159,7 +159,7 @@ class Supervisor(BackgroundLoop):
         tended.checked_at = now
         try:
             process = SourceProcess(source.key, spec)
-            source.started(process.last_decoded)
+            source.started(process.last_decoded, process.play)
             tended.process = process.start()
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive any one source
             log.exception("source %s: the source process did not start", source.key)

@@ -1,0 +1,129 @@
+"""An audio-only file in its source process (`SourceSpec.audio_only`: the bed's tracks).
+
+The first audio stream is decoded and reported like a video file's sound
+(render.sources.audio_track), timed pts - the stream's start time, from the start and then as
+the parent's seeks say. It never loops: at the end it reports "ended", corrects the duration
+to where its last sample ends, and holds until a seek. It has no ring to pace it, so it paces
+itself on the heartbeat's `played` cell (how far the render thread has read its sound): a
+chunk is handed over only once it starts at most AUDIO_AHEAD beyond that, so the parent holds
+about that much of the track, however long it is, and a seek finds little to throw away.
+"""
+
+from __future__ import annotations
+
+import av
+
+from render.sources.audio_track import AudioTrack, Sound
+from render.sources.child import WAIT_STEP, Link, Refused
+from render.sources.spec import SourceSpec
+
+# Seconds of sound decoded beyond what the render thread has read.
+AUDIO_AHEAD = 2.0
+# Packets in a row that fail to decode before the file counts as undecodable.
+MAX_BAD_PACKETS = 100
+# The shortest wait between looks at `played` while ahead (the render thread reads a slot's
+# sound, 33 ms at 30 fps, at a time).
+SHORTEST_WAIT = 0.01
+
+
+def play_audio_file(spec: SourceSpec, link: Link) -> None:
+    """Play the sound of the file at `spec.location` until killed; Refused if it cannot."""
+    try:
+        container = av.open(spec.location)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise Refused(link.explain(exc)) from None
+    with container:
+        AudioFilePlayer(link, container).run()
+
+
+class AudioFilePlayer:
+    """Decodes one opened file's sound, as far ahead of the render thread as allowed."""
+
+    def __init__(self, link: Link, container: av.container.InputContainer) -> None:
+        if not container.streams.audio:
+            raise Refused("no audio stream")
+        self._link = link
+        self._container = container
+        audio = self._audio = container.streams.audio[0]
+        self._time_base = audio.time_base or 1
+        self._start = float(audio.start_time * self._time_base) if audio.start_time else 0.0
+        self._track = AudioTrack(audio, link)
+        self._info = {
+            "width": None, "height": None, "fps": None, "codec": audio.codec_context.name,
+            "audio": True, "duration": _declared_length(container, audio),
+        }
+        link.report("info", self._info)
+
+    def run(self) -> None:
+        """Play from the start, then as the parent's seeks say; never returns."""
+        target: float | None = None
+        while True:
+            seek = self._link.take_seek()
+            if seek is not None:
+                target = self._seek(seek)
+            finished = self._play(target)
+            target = None
+            if not finished:
+                continue
+            if not self._track.decoded_any:
+                raise Refused("no audio decodes")
+            duration = round(self._track.end, 6) if self._track.end > 0 else None
+            if duration is not None and self._info["duration"] != duration:
+                self._info["duration"] = duration
+                self._link.report("info", self._info)
+            self._link.report("ended", self._link.epoch)
+            while self._link.seek_to is None:
+                self._link.beat()
+                self._link.poll(WAIT_STEP)
+
+    def _play(self, target: float | None) -> bool:
+        """Hand over the sound from `target` (None: where the file stands) to the end (True)
+        or until a seek arrives (False)."""
+        track = self._track
+        track.restart(skip_before=target)
+        bad = 0
+        for packet in self._container.demux(self._audio):
+            self._link.beat()
+            self._link.poll()
+            if self._link.seek_to is not None:
+                return False
+            failed = track.bad
+            sounds = track.decode(packet, -self._start)
+            bad = bad + 1 if track.bad > failed else 0
+            if bad > MAX_BAD_PACKETS:
+                raise Refused("the audio does not decode")
+            for sound in sounds:
+                if not self._send(sound):
+                    return False
+        return self._link.seek_to is None
+
+    def _send(self, sound: Sound) -> bool:
+        """Hand `sound` over once it is at most AUDIO_AHEAD beyond what the render thread
+        has read; False when a seek arrives first."""
+        while (ahead := sound.seconds - self._link.played() - AUDIO_AHEAD) > 0:
+            if self._link.seek_to is not None:
+                return False
+            self._link.beat()
+            self._link.poll(min(WAIT_STEP, max(SHORTEST_WAIT, ahead)))
+        if self._link.seek_to is not None:
+            return False
+        self._link.decoded()
+        self._track.send(sound)
+        return True
+
+    def _seek(self, timeline: float) -> float:
+        """Go to the packet before timeline time `timeline`."""
+        timeline = max(0.0, timeline)
+        position = timeline + self._start
+        self._container.seek(max(0, int(position / self._time_base)), stream=self._audio,
+                             backward=True, any_frame=False)
+        return timeline
+
+
+def _declared_length(container: av.container.InputContainer,
+                     audio: av.audio.stream.AudioStream) -> float | None:
+    if audio.duration and audio.time_base:
+        return float(audio.duration * audio.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
