@@ -30,13 +30,19 @@ from core.lease import Lease
 from core.outputs import OutputTarget
 from core.redis_client import connect
 from core.store import StateStore
+from render.audio.mixer import ProgramAudio
+from render.audio.publisher import LevelsPublisher
 from render.clock import FrameClock
 from render.compositor import Compositor
 from render.feed import BLOCK_MS, FeedFollower
-from render.audio.mixer import ProgramAudio
-from render.audio.publisher import LevelsPublisher
-from render.inbox import (AudioChanged, InboxMessage, LeaseChanged, OutputsChanged, SceneEvent,
-                          Snapshot)
+from render.inbox import (
+    AudioChanged,
+    InboxMessage,
+    LeaseChanged,
+    OutputsChanged,
+    SceneEvent,
+    Snapshot,
+)
 from render.lease import TTL_SECONDS, LeaseKeeper
 from render.metrics import RenderMetrics, RenderView
 from render.pipeline import Pipeline
