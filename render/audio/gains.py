@@ -27,6 +27,6 @@ def ramp(start: float, end: float, count: int) -> np.ndarray | float:
 
 def apply_gain(block: np.ndarray, gains: np.ndarray | float) -> np.ndarray:
     """`block` ((n, 2)) scaled by a scalar or per-sample gain, as a new array."""
-    if isinstance(gains, np.ndarray):
-        return block * gains[:, None]
-    return block * np.float32(gains)
+    scaled: np.ndarray = block * (gains[:, None] if isinstance(gains, np.ndarray)
+                                  else np.float32(gains))
+    return scaled

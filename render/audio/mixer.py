@@ -42,6 +42,9 @@ from render.audio.normaliser import Normaliser
 from render.sources import Sources
 
 SOUNDING_TYPES = ("video", "input")
+# The program meter's readings are taken this often (a reading costs about 0.3 ms: libebur128
+# sums its 3 s window again), which is as often as anyone is told them.
+READING_SAMPLES = RATE // 10
 # A layer sounds (and ducks the bed) when its block peaks above this.
 SOUNDS_ABOVE_DB = -50.0
 DUCK_DOWN_SECONDS = 0.25
@@ -70,6 +73,8 @@ class ProgramAudio:
         self._normaliser = Normaliser(RATE)
         self._limiter = TruePeakLimiter(RATE)
         self._meter = ProgramMeter(RATE)
+        self._reading = self._meter.reading()
+        self._unread = 0  # samples metered since the last reading
         self._last_slot: int | None = None
         self._next_sample = 0
         # Replaced whole after each block (other threads read it).
@@ -187,7 +192,10 @@ class ProgramAudio:
 
     def _levels(self, mix: np.ndarray, layers: dict[str, dict[str, float]],
                 bed: dict[str, Any]) -> dict[str, Any]:
-        reading = self._meter.reading()
+        self._unread += len(mix)
+        if self._unread >= READING_SAMPLES:
+            self._reading, self._unread = self._meter.reading(), 0
+        reading = self._reading
         peak, rms = peak_rms_db(mix)
         program = {"momentaryLufs": _rounded(reading.momentary_lufs),
                    "shortTermLufs": _rounded(reading.short_term_lufs),

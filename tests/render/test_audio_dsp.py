@@ -4,51 +4,18 @@ libebur128), run in-process through PyAV's libavfilter on the same samples."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-import av
 import numpy as np
 import pytest
-from av.filter import Graph
 from pyebur128 import MeasurementMode, R128State, get_true_peak
 
 from render.audio.levels import FLOOR_DB, peak_rms_db
 from render.audio.limiter import TruePeakLimiter
 from render.audio.meter import ProgramMeter
 from render.audio.normaliser import Normaliser
+from tests.support.audio import ffmpeg_ebur128
 
 RATE = 48_000
 BLOCK = 1600  # one frame at 30 fps
-
-
-def ffmpeg_ebur128(samples: np.ndarray) -> dict[str, float]:
-    """FFmpeg's `ebur128=peak=true` after the whole (n, 2) float32 signal: M, S, I (LUFS) and
-    the true peak over all of it (dBTP)."""
-    graph = Graph()
-    source = graph.add_abuffer(format="flt", sample_rate=RATE, layout="stereo",
-                               time_base=Fraction(1, RATE))
-    meter = graph.add("ebur128", "metadata=1:peak=true")
-    sink = graph.add("abuffersink")
-    source.link_to(meter)
-    meter.link_to(sink)
-    graph.configure()
-    last = None
-    for start in range(0, len(samples), 4800):  # FFmpeg updates its readings every 100 ms
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(samples[start:start + 4800]).reshape(1, -1), format="flt",
-            layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
-        graph.push(frame)
-        while True:
-            try:
-                last = graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                break
-    assert last is not None
-    metadata = last.metadata
-    reading = {key: float(metadata[f"lavfi.r128.{key}"]) for key in ("M", "S", "I")}
-    reading["true_peak"] = 20 * np.log10(float(metadata["lavfi.r128.true_peak"]))
-    return reading
 
 
 def libebur128_true_peak(samples: np.ndarray) -> float:

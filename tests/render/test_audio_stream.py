@@ -24,7 +24,7 @@ from tests.render.test_sources_stream import FPS, square_shown, video_layer
 from tests.support.audio import (
     Recorded,
     dbfs,
-    measure_loudness,
+    ffmpeg_ebur128,
     onsets,
     read_recording,
     write_tone_clip,
@@ -53,10 +53,6 @@ def stop_and_read(client: FlaskClient, settings, **options: Any) -> Recorded:
                <= {"stopped"}, 20, "the outputs to close")
     newest = max(settings.recordings_dir.rglob("*.mkv"), key=lambda path: path.stat().st_mtime)
     return read_recording(newest, **options)
-
-
-def newest_recording(settings) -> Path:
-    return max(settings.recordings_dir.rglob("*.mkv"), key=lambda path: path.stat().st_mtime)
 
 
 def assert_continuous(recorded: Recorded) -> None:
@@ -138,11 +134,11 @@ def test_the_bed_plays_at_the_target_loudness_under_a_true_peak_ceiling(
     assert levels["bed"]["track"] == "bed.m4a" and levels["bed"]["state"] == "playing"
     recorded = stop_and_read(client, settings)
     assert_continuous(recorded)
-    measured = measure_loudness(newest_recording(settings))
-    assert measured.integrated == pytest.approx(-14, abs=1.0)
-    assert measured.true_peak <= -1.0 + 0.5
+    measured = ffmpeg_ebur128(recorded.sound)
+    assert measured["I"] == pytest.approx(-14, abs=1.0)
+    assert measured["true_peak"] <= -1.0 + 0.5
     # The meter agrees with the independent one (the bed is steady noise: any 3 s will do).
-    assert levels["program"]["shortTermLufs"] == pytest.approx(measured.last_short_term, abs=1.0)
+    assert levels["program"]["shortTermLufs"] == pytest.approx(measured["S"], abs=1.0)
 
     # Without normalisation the bed keeps its own loudness.
     patch_audio(client, loudness={"enabled": False})
@@ -151,7 +147,7 @@ def test_the_bed_plays_at_the_target_loudness_under_a_true_peak_ceiling(
     wait_until(lambda: time.monotonic() - began > 8, 15, "8 s of the bed")
     recorded = stop_and_read(client, settings)
     assert_continuous(recorded)
-    assert measure_loudness(newest_recording(settings)).integrated == pytest.approx(-33, abs=1.5)
+    assert ffmpeg_ebur128(recorded.sound)["I"] == pytest.approx(-33, abs=1.5)
 
 
 def test_a_muted_layer_is_silent_and_a_hidden_one_fades_out_without_a_click(

@@ -1,11 +1,10 @@
 """Sound for the program audio tests: a clip with a steady tone, what a recording holds, where
-beeps start, and loudness measured by an independent meter (FFmpeg's `ebur128` filter, run as
-the `ffmpeg` command)."""
+beeps start, and loudness measured by an independent meter: FFmpeg's own `ebur128` filter
+(its BS.1770 implementation, not the libebur128 the program's meter uses), run in-process
+through PyAV's libavfilter."""
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -14,6 +13,7 @@ from typing import Any
 
 import av
 import numpy as np
+from av.filter import Graph
 
 RATE = 48_000
 
@@ -110,27 +110,35 @@ def onsets(sound: np.ndarray, start: float, threshold: float, quiet: float = 0.5
     return [start + int(index) / RATE for index in firsts]
 
 
-@dataclass(frozen=True)
-class Loudness:
-    """FFmpeg's ebur128 summary of a file: integrated loudness (LUFS), true peak (dBTP), and
-    the last short-term reading (LUFS)."""
+def ffmpeg_ebur128(samples: np.ndarray) -> dict[str, float]:
+    """FFmpeg's `ebur128=peak=true` after the whole (n, 2) float32 signal: M, S, I (LUFS) at
+    its end and the true peak over all of it (dBTP)."""
+    graph = Graph()
+    source = graph.add_abuffer(format="flt", sample_rate=RATE, layout="stereo",
+                               time_base=Fraction(1, RATE))
+    meter = graph.add("ebur128", "metadata=1:peak=true")
+    sink = graph.add("abuffersink")
+    source.link_to(meter)
+    meter.link_to(sink)
+    graph.configure()
+    last = None
+    for start in range(0, len(samples), 4800):  # FFmpeg updates its readings every 100 ms
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples[start:start + 4800]).reshape(1, -1), format="flt",
+            layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
+        graph.push(frame)
+        while True:
+            try:
+                last = graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                break
+    assert last is not None
+    metadata = last.metadata
+    reading = {key: float(metadata[f"lavfi.r128.{key}"]) for key in ("M", "S", "I")}
+    reading["true_peak"] = 20 * np.log10(float(metadata["lavfi.r128.true_peak"]))
+    return reading
 
-    integrated: float
-    true_peak: float
-    last_short_term: float
-
-
-def measure_loudness(path: Path, skip: float = 0.0) -> Loudness:
-    """Run `ffmpeg ... -af ebur128=peak=true` over `path` (from `skip` seconds on)."""
-    done = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-ss", str(skip), "-i", str(path), "-vn",
-         "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=60, check=True)
-    summary = done.stderr[done.stderr.rindex("Summary:"):]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))  # type: ignore[union-attr]
-    shorts = re.findall(r" S:\s*(-?[\d.]+|-inf) LUFS", done.stderr[:done.stderr.rindex("Summary:")])
-    return Loudness(integrated, peak, float(shorts[-1]) if shorts else float("-inf"))
 
 
 def dbfs(samples: np.ndarray) -> float:
