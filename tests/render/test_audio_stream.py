@@ -173,8 +173,11 @@ def test_a_muted_layer_is_silent_and_a_hidden_one_fades_out_without_a_click(
 
     sound = recorded.sound[:, 0]
     loud = np.abs(sound) > 0.05
-    # The cut: the last loud sample before the first long silence.
-    cut = int(np.flatnonzero(loud)[np.argmax(np.diff(np.flatnonzero(loud)) > 4800)])
+    # The cut: the last loud sample before the first silence longer than 100 ms.
+    heard = np.flatnonzero(loud)
+    gaps = np.flatnonzero(np.diff(heard) > 4800)
+    cut = int(heard[gaps[0]] if len(gaps) else heard[-1])
+    assert cut > 48_000, "less than a second of tone before the layer was hidden"
     steady = sound[cut - 48_000:cut - 4800]
     amplitude = float(np.abs(steady).max())
     # A 1 kHz sine steps by at most 2 pi 1000 / 48000 of its amplitude a sample; a 20 ms fade
