@@ -6,7 +6,8 @@ its share with the next one. For each block:
 
 1. each sounding layer (a video or input layer whose source has sound) is read from its
    source at the instant its picture is picked for (a video: its playback position at the
-   block's first sample; an input: the jitter buffer's position), times its gain, which
+   block's first sample, less half a frame (see `mix`); an input: the jitter buffer's
+   position), times its gain, which
    follows `volume` and fades over 20 ms when the layer is hidden, muted, paused, shown or
    deleted (render.audio.gains); a deleted layer's source is gone at once, so its fade-out
    plays its last 20 ms backwards (continuous at the join, so no click);
@@ -106,7 +107,10 @@ class ProgramAudio:
         first = instant - (count - (end - slot * RATE // fps)) / RATE
         self._last_slot, self._next_sample = slot, end
         mix = np.zeros((count, CHANNELS), np.float32)
-        layer_levels, sounding = self._mix_layers(mix, layers, first, silent)
+        # A picture shows the video frame that covers its slot's instant, so it runs up to a
+        # frame behind the file's own time (half a frame on average); reading the sound half
+        # a frame back centres that: a beep and its frame are at most half a frame apart.
+        layer_levels, sounding = self._mix_layers(mix, layers, first - 0.5 / fps, silent)
         bed_levels = self._mix_bed(mix, sounding, silent)
         master = self._settings.master
         target = 0.0 if master.muted else master.volume
