@@ -3,10 +3,11 @@
 The first audio stream is decoded and reported like a video file's sound
 (render.sources.audio_track), timed pts - the stream's start time, from the start and then as
 the parent's seeks say. It never loops: at the end it reports "ended", corrects the duration
-to where its last sample ends, and holds until a seek. It has no ring to pace it, so it paces
-itself on the heartbeat's `played` cell (how far the render thread has read its sound): a
-chunk is handed over only once it starts at most AUDIO_AHEAD beyond that, so the parent holds
-about that much of the track, however long it is, and a seek finds little to throw away.
+to where its last sample ends (at least the duration it declares) and holds until a seek.
+It has no ring to pace it, so it paces itself on the heartbeat's `played` cell (how far the
+render thread has read its sound): a chunk is handed over only once it starts at most
+AUDIO_AHEAD beyond that, so the parent holds about that much of the track, however long it
+is, and a seek finds little to throw away.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MAX_BAD_PACKETS = 100
 # The shortest wait between looks at `played` while ahead (the render thread reads a slot's
 # sound, 33 ms at 30 fps, at a time).
 SHORTEST_WAIT = 0.01
+# A seek lands this much before the asked time: an AAC or MP3 frame overlaps the one before
+# it, so the first decoded after a seek is wrong; it is decoded and left out.
+PREROLL = 0.1
 
 
 def play_audio_file(spec: SourceSpec, link: Link) -> None:
@@ -48,11 +52,9 @@ class AudioFilePlayer:
         self._time_base = audio.time_base or 1
         self._start = float(audio.start_time * self._time_base) if audio.start_time else 0.0
         self._track = AudioTrack(audio, link)
-        self._info = {
-            "width": None, "height": None, "fps": None, "codec": audio.codec_context.name,
-            "audio": True, "duration": _declared_length(container, audio),
-        }
-        link.report("info", self._info)
+        self._codec = audio.codec_context.name
+        self._duration = _declared_length(container, audio)
+        self._report_info()
 
     def run(self) -> None:
         """Play from the start, then as the parent's seeks say; never returns."""
@@ -67,14 +69,21 @@ class AudioFilePlayer:
                 continue
             if not self._track.decoded_any:
                 raise Refused("no audio decodes")
-            duration = round(self._track.end, 6) if self._track.end > 0 else None
-            if duration is not None and self._info["duration"] != duration:
-                self._info["duration"] = duration
-                self._link.report("info", self._info)
+            # Where the last sample ends (an AAC file's last frame runs past the duration it
+            # declares, by up to 1024 samples), at least the duration declared.
+            duration = max(self._duration or 0.0, self._track.end)
+            if duration > 0 and self._duration != duration:
+                self._duration = duration
+                self._report_info()
             self._link.report("ended", self._link.epoch)
             while self._link.seek_to is None:
                 self._link.beat()
                 self._link.poll(WAIT_STEP)
+
+    def _report_info(self) -> None:
+        self._link.report("info", {"width": None, "height": None, "fps": None,
+                                   "codec": self._codec, "audio": True,
+                                   "duration": self._duration})
 
     def _play(self, target: float | None) -> bool:
         """Hand over the sound from `target` (None: where the file stands) to the end (True)
@@ -112,9 +121,9 @@ class AudioFilePlayer:
         return True
 
     def _seek(self, timeline: float) -> float:
-        """Go to the packet before timeline time `timeline`."""
+        """Go to the packet PREROLL before timeline time `timeline`."""
         timeline = max(0.0, timeline)
-        position = timeline + self._start
+        position = max(0.0, timeline - PREROLL) + self._start
         self._container.seek(max(0, int(position / self._time_base)), stream=self._audio,
                              backward=True, any_frame=False)
         return timeline

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from render.sources import SourceFrame, Sources, SourceSpec, SourceStatus
+from render.sources import SourceFrame, SourceSpec
 from tests.support.clips import (
     Clip,
     picture_number,
@@ -24,74 +24,15 @@ from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.peers import Peer
 from tests.support.processes import wait_until
 from tests.support.publisher import Publisher
+from tests.support.timed_sources import TimedSources, cameras, closed_sources
 
 PROGRAM_FPS = 30
-# What "never blocks" means: every call the render thread makes does little work (its CPU
-# time), and none waits (its wall time; a wait for a source would last a timeout, seconds,
-# while two busy cores may keep a runnable thread off the CPU for a few ms).
-MOST_CPU_PER_CALL = 0.002
-MOST_WALL_PER_CALL = 0.05
-
-
-class TimedSources:
-    """Sources whose every call is timed (wall and CPU time)."""
-
-    def __init__(self) -> None:
-        self.sources = Sources()
-        self.walls: list[float] = []
-        self.cpus: list[float] = []
-
-    def check_calls(self) -> str:
-        """Assert every call was quick; the figures, for the test's output."""
-        walls = sorted(self.walls)
-        figures = (f"{len(walls)} calls: median {walls[len(walls) // 2] * 1e3:.3f} ms, "
-                   f"p99 {walls[int(len(walls) * 0.99)] * 1e3:.2f} ms, slowest "
-                   f"{walls[-1] * 1e3:.2f} ms (CPU {max(self.cpus) * 1e3:.2f} ms)")
-        assert max(self.cpus) < MOST_CPU_PER_CALL, figures
-        assert walls[-1] < MOST_WALL_PER_CALL, figures
-        return figures
-
-    def sync(self, wanted: dict[str, SourceSpec]) -> None:
-        self._timed(self.sources.sync, wanted)
-
-    def frame(self, key: str, position: float | None = None) -> SourceFrame | None:
-        return self._timed(self.sources.frame, key, position)
-
-    def status(self, key: str) -> SourceStatus:
-        status = self._timed(self.sources.status, key)
-        assert status is not None
-        return status
-
-    def frame_until(self, key: str, position: float | None,
-                    check: Callable[[SourceFrame], bool], timeout: float = 5.0) -> SourceFrame:
-        """Ask for `position` every 2 ms until the frame passes `check`."""
-        deadline = time.monotonic() + timeout
-        frame = None
-        while time.monotonic() < deadline:
-            frame = self.frame(key, position)
-            if frame is not None and check(frame):
-                return frame
-            time.sleep(0.002)
-        shown = (frame.time, picture_number(frame.image)) if frame else None
-        raise TimeoutError(f"{key} at {position}: showing {shown}; {self.status(key)}")
-
-    def _timed(self, call: Callable, *args: object):
-        began, cpu = time.perf_counter(), time.thread_time()
-        result = call(*args)
-        self.walls.append(time.perf_counter() - began)
-        self.cpus.append(time.thread_time() - cpu)
-        return result
 
 
 @pytest.fixture
 def sources() -> Iterator[TimedSources]:
     """Sources, closed after the test; nothing of theirs is left in /dev/shm."""
-    timed = TimedSources()
-    yield timed
-    timed.sources.close()
-    assert not [name for name in os.listdir("/dev/shm") if name.startswith(f"sm{os.getpid()}_")]
-    assert not [child for child in multiprocessing.active_children()
-                if child.name.startswith("source ")]
+    yield from closed_sources()
 
 
 @pytest.fixture(scope="module")
@@ -209,18 +150,9 @@ def test_bg_mp4_shows_its_white_square_at_whole_seconds_also_after_the_loop(
 
 
 @pytest.fixture
-def camera(nginx_rtmp: NginxRtmp, tmp_path: Path) -> Iterator[Callable[[str], Publisher]]:
+def camera(nginx_rtmp: NginxRtmp, tmp_path: Path) -> Iterator[Callable[..., Publisher]]:
     """Factory of test cameras publishing to `nginx_rtmp`; all are stopped after the test."""
-    started: list[Publisher] = []
-
-    def start(key: str) -> Publisher:
-        log = tmp_path / f"{key}-{len(started)}.log"
-        started.append(Publisher(nginx_rtmp.url(key), log).start())
-        return started[-1]
-
-    yield start
-    for publisher in started:
-        publisher.stop()
+    yield from cameras(nginx_rtmp, tmp_path)
 
 
 def test_a_live_input_shows_frames_and_comes_back_after_its_publisher_died(
