@@ -32,6 +32,7 @@ from tests.support.audio import (
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
 from tests.support.processes import wait_until
+from tests.support.publisher import Publisher
 
 RECORDED = {**SIZE, "RECORD": "on"}
 FRAME = 1 / FPS
@@ -194,3 +195,37 @@ def test_a_muted_layer_is_silent_and_a_hidden_one_fades_out_without_a_click(
     assert float(np.abs(np.diff(around)).max()) <= allowed
     # Muted: silent, the last second and a half before the stop.
     assert dbfs(recorded.sound[-72_000:]) < -70
+
+
+def test_the_sound_track_has_no_gap_across_an_input_that_dies_and_returns(
+        client: FlaskClient, render_workers, nginx_rtmp, player, settings,
+        tmp_path: Path) -> None:
+    camera = Publisher(nginx_rtmp.url("camera"), tmp_path / "camera.log", beep=True).start()
+    try:
+        layer = add_layer(client, name="camera", type="input",
+                          content={"url": nginx_rtmp.url("camera"), "fallback": "last"},
+                          transform={"x": 0, "y": 0, "width": 320, "height": 180})
+        go_live(client, render_workers, nginx_rtmp, player)
+
+        def input_state() -> str:
+            return str(client.get(f"/stream/layers/{layer['id']}").get_json()["input"]["state"])
+
+        # (The levels are a snapshot of one frame a second, as often as the beeps: the input's
+        # state says when it is on air; the recording says what was heard.)
+        wait_until(lambda: input_state() == "live", 15, "the camera on air")
+        on_air = time.monotonic()
+        wait_until(lambda: time.monotonic() - on_air > 2.5, 5, "two beeps")
+        camera.kill()
+        wait_until(lambda: input_state() == "lost", 8, "the input lost")
+        camera = Publisher(nginx_rtmp.url("camera"), tmp_path / "again.log", beep=True).start()
+        wait_until(lambda: input_state() == "live", 15, "the camera back on air")
+        back = time.monotonic()
+        wait_until(lambda: time.monotonic() - back > 2.5, 5, "two beeps")
+    finally:
+        camera.stop()
+    recorded = stop_and_read(client, settings)
+    assert_continuous(recorded)
+    # The beeps (one a second) were heard before the loss and after the return, with the
+    # silence of the loss between them.
+    heard = onsets(recorded.sound, recorded.sound_start, 0.05)
+    assert max(np.diff(heard), default=0) > 1.5, heard
