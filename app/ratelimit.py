@@ -51,7 +51,10 @@ def init_rate_limit(app: Flask, settings: Settings) -> Limiter | None:
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(exc: RateLimitExceeded) -> Response:
         current = limiter.current_limit
-        wait = 1 if current is None else max(1, math.ceil(current.reset_at - time.time()))
+        # The storage keeps reset times in whole seconds, so right after a window opens the
+        # reset can read a fraction over the window: never ask to wait longer than it.
+        wait = 1 if current is None else max(1, min(math.ceil(current.reset_at - time.time()),
+                                                    current.limit.get_expiry()))
         response = error_response(429, "rate_limited",
                                   f"more than {exc.description} changes; retry in {wait} s",
                                   limit=exc.description)
