@@ -1,15 +1,19 @@
 """Sources benchmark: what a source process costs, and what the render thread's calls cost.
 
-Each case plays one file on the program clock, asking for its frame once a program frame
-(30 fps) as the render thread does, for --seconds after a warm-up, and prints:
+Each case plays one file on the program clock, asking for its frame (and its sound, 1600
+samples) once a program frame (30 fps) as the render thread does, for --seconds after a
+warm-up, and prints:
 - the source process's CPU per frame handed over (user + system time from /proc), decoding,
   scaling and converting to BGR included, and its resident memory (now and peak);
 - the supervisor thread's CPU per frame (the render worker's share besides the calls);
-- the render thread's calls: frame() median, p99 and slowest, status() slowest.
+- the render thread's calls: frame() median, p99 and slowest, audio() median and p99,
+  status() slowest.
 
-Cases: bg.mp4 of ../shared/bench (1280x720, 30 fps) at its own size; the same scaled up to
-1920x1080; a 1920x1080 30 fps clip at its own size (made here, like bg.mp4: a scrolling
-picture, H.264 veryfast, a keyframe every 2 s).
+Cases: bg.mp4 of ../shared/bench (1280x720, 30 fps, AAC 48 kHz stereo) at its own size, and
+the same with its sound removed (remuxed here: what decoding the sound costs); the same
+scaled up to 1920x1080; a 1920x1080 30 fps clip at its own size (made here, like bg.mp4: a
+scrolling picture, H.264 veryfast, a keyframe every 2 s); bed.m4a played audio-only (CPU per
+second of sound).
 
 Run from the repository root, holding the test lock so no test loads the CPU meanwhile:
 
@@ -33,6 +37,7 @@ import numpy as np
 from render.sources import Sources, SourceSpec
 
 FPS = 30
+SLOT_SAMPLES = 48000 // FPS
 WARM_UP_SECONDS = 3.0
 
 
@@ -50,11 +55,14 @@ def main() -> None:
         media = Path(folder)
         make_media(media)
         full_hd = write_full_hd(media / "bg1080.mp4")
+        silent = without_sound(media / "bg.mp4", media / "bg-silent.mp4")
         cases = [("bg.mp4 1280x720", media / "bg.mp4", None),
+                 ("bg.mp4 1280x720, its sound removed", silent, None),
                  ("bg.mp4 scaled to 1920x1080", media / "bg.mp4", (1920, 1080)),
                  ("1920x1080 clip", full_hd, None)]
         for name, path, box in cases:
             play(name, path, box, args.seconds)
+        hear("bed.m4a audio-only", media / "bed.m4a", args.seconds)
 
 
 def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> None:
@@ -70,6 +78,7 @@ def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> 
         assert child.pid is not None
         supervisor = next(t for t in threading.enumerate() if t.name == "sources")
         calls: list[float] = []
+        hearing: list[float] = []
         statuses: list[float] = []
         frames: set[int] = set()
         started = time.monotonic()
@@ -82,10 +91,13 @@ def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> 
             before = time.perf_counter()
             frame = sources.frame("bench", now - began)
             middle = time.perf_counter()
+            sources.audio("bench", now - began, SLOT_SAMPLES)
+            heard = time.perf_counter()
             sources.status("bench")
             if measuring:
                 calls.append(middle - before)
-                statuses.append(time.perf_counter() - middle)
+                hearing.append(heard - middle)
+                statuses.append(time.perf_counter() - heard)
                 if frame is not None:
                     frames.add(frame.seq)
             tick += 1
@@ -96,13 +108,62 @@ def play(name: str, path: Path, box: tuple[int, int] | None, seconds: float) -> 
     finally:
         sources.close()
     calls.sort()
+    hearing.sort()
     shown = max(1, len(frames))
     print(f"{name}: {shown} frames shown in {seconds:g} s; source process "
           f"{child_cpu / shown * 1000:.2f} ms CPU a frame, {rss:.0f} MB resident "
           f"(peak {peak:.0f} MB); supervisor thread {supervisor_cpu / shown * 1000:.3f} ms CPU "
           f"a frame; frame() median {statistics.median(calls) * 1e6:.0f} us, "
           f"p99 {calls[int(len(calls) * 0.99)] * 1e6:.0f} us, slowest {calls[-1] * 1e6:.0f} us; "
+          f"audio() median {statistics.median(hearing) * 1e6:.0f} us, "
+          f"p99 {hearing[int(len(hearing) * 0.99)] * 1e6:.0f} us; "
           f"status() slowest {max(statuses) * 1e6:.0f} us")
+
+
+def hear(name: str, path: Path, seconds: float) -> None:
+    """The audio-only case: read `path`'s sound a program frame at a time for `seconds`
+    (after a warm-up) and print its process's CPU per second of sound."""
+    sources = Sources()
+    sources.sync({"bench": SourceSpec("file", str(path), None, None, audio_only=True)},
+                  group="bed")
+    try:
+        while sources.audio("bench", 0.0, SLOT_SAMPLES) is None:
+            time.sleep(0.01)
+        child = next(p for p in multiprocessing.active_children() if p.name == "source bench")
+        assert child.pid is not None
+        calls: list[float] = []
+        started = time.monotonic()
+        child_cpu = cpu_seconds(child.pid)
+        tick = 0
+        while (now := time.monotonic()) < started + WARM_UP_SECONDS + seconds:
+            if tick == round(WARM_UP_SECONDS * FPS):
+                child_cpu = cpu_seconds(child.pid)
+            before = time.perf_counter()
+            sources.audio("bench", (now - started) % 18.0, SLOT_SAMPLES)  # the track is 20 s
+            calls.append(time.perf_counter() - before)
+            tick += 1
+            time.sleep(max(0.0, started + tick / FPS - time.monotonic()))
+        child_cpu = cpu_seconds(child.pid) - child_cpu
+        rss, peak = memory_mb(child.pid)
+    finally:
+        sources.close()
+    calls.sort()
+    print(f"{name}: source process {child_cpu / seconds * 1000:.1f} ms CPU a second of sound, "
+          f"{rss:.0f} MB resident (peak {peak:.0f} MB); audio() median "
+          f"{statistics.median(calls) * 1e6:.0f} us, p99 {calls[int(len(calls) * 0.99)] * 1e6:.0f} "
+          f"us")
+
+
+def without_sound(path: Path, target: Path) -> Path:
+    """`path` remuxed without its audio stream."""
+    with av.open(str(path)) as source, av.open(str(target), "w") as copy:
+        video = source.streams.video[0]
+        stream = copy.add_stream_from_template(video)
+        for packet in source.demux(video):
+            if packet.dts is not None:
+                packet.stream = stream
+                copy.mux(packet)
+    return target
 
 
 def cpu_seconds(of: int | threading.Thread) -> float:

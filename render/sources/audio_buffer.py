@@ -17,7 +17,6 @@ more than MAX_CHUNKS are held.
 from __future__ import annotations
 
 import collections
-from dataclasses import replace
 
 import numpy as np
 
@@ -35,7 +34,10 @@ class AudioBuffer:
     """One source's sound on the render thread."""
 
     def __init__(self) -> None:
-        self._chunks: collections.deque[AudioChunk] = collections.deque()
+        # (epoch, index, end, samples) of each chunk: plain tuples, as a read runs through a
+        # few of them a slot.
+        self._chunks: collections.deque[tuple[int, int, int, np.ndarray]] = (
+            collections.deque())
         self._process = 0
         self._epoch: int | None = None  # the epoch last read
         self._next: int | None = None  # the sample after the last read
@@ -49,30 +51,31 @@ class AudioBuffer:
             self._process = chunk.process
             self._chunks.clear()
             self._epoch = self._next = None
-        if self._epoch is not None and chunk.epoch < self._epoch:
+        epoch, index, samples = chunk.epoch, chunk.index, chunk.samples
+        if self._epoch is not None and epoch < self._epoch:
             return
         self.heard = True
         chunks = self._chunks
-        while chunks and chunks[-1].epoch == chunk.epoch and chunks[-1].index >= chunk.index:
+        while chunks and chunks[-1][0] == epoch and chunks[-1][1] >= index:
             chunks.pop()  # covered by the new one's start: replaced
-        if chunks and chunks[-1].epoch == chunk.epoch:
-            last = chunks[-1]
-            if abs(chunk.index - last.end) <= JOIN:
-                chunk = replace(chunk, index=last.end)
-            elif chunk.index < last.end:
-                chunks[-1] = replace(last, samples=last.samples[:chunk.index - last.index])
-        chunks.append(chunk)
+        if chunks and chunks[-1][0] == epoch:
+            _, last_index, last_end, last_samples = chunks[-1]
+            if abs(index - last_end) <= JOIN:
+                index = last_end
+            elif index < last_end:
+                chunks[-1] = (epoch, last_index, index, last_samples[:index - last_index])
+        chunks.append((epoch, index, index + len(samples), samples))
         while len(chunks) > MAX_CHUNKS:
             chunks.popleft()
 
     def span(self, epoch: int) -> tuple[float, float] | None:
         """The timeline seconds from the first held sample of `epoch` to after its last."""
         chunks = self._chunks
-        first = next((chunk for chunk in chunks if chunk.epoch == epoch), None)
+        first = next((chunk for chunk in chunks if chunk[0] == epoch), None)
         if first is None:
             return None
-        last = next(chunk for chunk in reversed(chunks) if chunk.epoch == epoch)
-        return first.index / AUDIO_RATE, last.end / AUDIO_RATE
+        last = next(chunk for chunk in reversed(chunks) if chunk[0] == epoch)
+        return first[1] / AUDIO_RATE, last[2] / AUDIO_RATE
 
     def read(self, epoch: int, position: float, count: int, snap: int) -> np.ndarray:
         """`count` samples of `epoch` from timeline time `position` (or from where the last
@@ -81,21 +84,20 @@ class AudioBuffer:
         chunks = self._chunks
         if epoch != self._epoch:
             self._epoch, self._next = epoch, None
-        while chunks and chunks[0].epoch < epoch:
+        while chunks and chunks[0][0] < epoch:
             chunks.popleft()
         start = round(position * AUDIO_RATE)
         if self._next is not None and abs(start - self._next) <= snap:
             start = self._next
         end = start + count
         self._next = end
-        while chunks and chunks[0].epoch == epoch and chunks[0].end <= start - KEEP:
+        while chunks and chunks[0][0] == epoch and chunks[0][2] <= start - KEEP:
             chunks.popleft()
         samples = np.zeros((count, AUDIO_CHANNELS), np.float32)
-        for chunk in chunks:
-            if chunk.epoch != epoch or chunk.index >= end:
+        for chunk_epoch, index, chunk_end, chunk in chunks:
+            if chunk_epoch != epoch or index >= end:
                 break
-            if chunk.end > start:
-                low, high = max(start, chunk.index), min(end, chunk.end)
-                samples[low - start:high - start] = chunk.samples[low - chunk.index:
-                                                                  high - chunk.index]
+            if chunk_end > start:
+                low, high = max(start, index), min(end, chunk_end)
+                samples[low - start:high - start] = chunk[low - index:high - index]
         return samples

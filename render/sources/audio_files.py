@@ -6,15 +6,16 @@ the parent's seeks say. It never loops: at the end it reports "ended", corrects 
 to where its last sample ends (at least the duration it declares) and holds until a seek.
 It has no ring to pace it, so it paces itself on the heartbeat's `played` cell (how far the
 render thread has read its sound): a chunk is handed over only once it starts at most
-AUDIO_AHEAD beyond that, so the parent holds about that much of the track, however long it
-is, and a seek finds little to throw away.
+AUDIO_AHEAD beyond that (after a wait, REFILL less, so it wakes a few times a second), so the
+parent holds about that much of the track, however long it is, and a seek finds little to
+throw away.
 """
 
 from __future__ import annotations
 
 import av
 
-from render.sources.audio_track import AudioTrack, Sound
+from render.sources.audio_track import BATCH, AudioTrack, Sound
 from render.sources.child import WAIT_STEP, Link, Refused
 from render.sources.spec import SourceSpec
 
@@ -22,9 +23,9 @@ from render.sources.spec import SourceSpec
 AUDIO_AHEAD = 2.0
 # Packets in a row that fail to decode before the file counts as undecodable.
 MAX_BAD_PACKETS = 100
-# The shortest wait between looks at `played` while ahead (the render thread reads a slot's
-# sound, 33 ms at 30 fps, at a time).
-SHORTEST_WAIT = 0.01
+# Once ahead, the process waits until the render thread has read this much, then decodes
+# that much at once: a few wake-ups a second instead of one a chunk.
+REFILL = 0.5
 # A seek lands this much before the asked time: an AAC or MP3 frame overlaps the one before
 # it, so the first decoded after a seek is wrong; it is decoded and left out.
 PREROLL = 0.1
@@ -104,20 +105,25 @@ class AudioFilePlayer:
             for sound in sounds:
                 if not self._send(sound):
                     return False
+        track.flush()
         return self._link.seek_to is None
 
     def _send(self, sound: Sound) -> bool:
         """Hand `sound` over once it is at most AUDIO_AHEAD beyond what the render thread
-        has read; False when a seek arrives first."""
-        while (ahead := sound.seconds - self._link.played() - AUDIO_AHEAD) > 0:
-            if self._link.seek_to is not None:
-                return False
-            self._link.beat()
-            self._link.poll(min(WAIT_STEP, max(SHORTEST_WAIT, ahead)))
+        has read (having had to wait, at most AUDIO_AHEAD - REFILL); False when a seek
+        arrives first."""
+        if sound.seconds - self._link.played() > AUDIO_AHEAD:
+            self._track.flush()
+            # The render thread reads in real time: wait about as long as it takes.
+            while (ahead := sound.seconds - self._link.played() - AUDIO_AHEAD + REFILL) > 0:
+                if self._link.seek_to is not None:
+                    return False
+                self._link.beat()
+                self._link.poll(min(WAIT_STEP, ahead))
         if self._link.seek_to is not None:
             return False
         self._link.decoded()
-        self._track.send(sound)
+        self._track.send(sound, BATCH)
         return True
 
     def _seek(self, timeline: float) -> float:

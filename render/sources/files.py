@@ -24,7 +24,7 @@ from typing import Any
 
 import av
 
-from render.sources.audio_track import AudioTrack
+from render.sources.audio_track import BATCH, AudioTrack
 from render.sources.child import WAIT_STEP, Link, Refused, describe, open_video
 from render.sources.spec import SourceSpec
 
@@ -184,7 +184,9 @@ class FilePlayer:
             self._demux = None
         elif packet.stream is not self._video and self._sound is not None:
             for sound in self._sound.decode(packet, self._lap_start - self._start):
-                self._sound.send(sound)
+                self._sound.send(sound, BATCH)
+        if packet is None and self._sound is not None:
+            self._sound.flush()
         return packet
 
     def _read_ahead(self, seconds: float) -> bool:
@@ -192,8 +194,11 @@ class FilePlayer:
         more if the sound is not AUDIO_LEAD beyond it (a video packet is held back for its
         turn); whether it did."""
         sound = self._sound
-        if (sound is None or self._demux is None or sound.end >= seconds + AUDIO_LEAD
+        if sound is None:
+            return False
+        if (self._demux is None or sound.end >= seconds + AUDIO_LEAD
                 or len(self._held) >= MAX_HELD_PACKETS or self._held_bytes >= MAX_HELD_BYTES):
+            sound.flush()  # the process is about to wait: what it holds back goes now
             return False
         packet = self._read()
         if packet is not None and packet.stream is self._video:
