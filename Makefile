@@ -48,7 +48,7 @@ bench-metrics: $(STAMP) system-deps-test  ## What metrics cost: per frame, per R
 bench-outputs: $(STAMP) system-deps-bench  ## CPU per frame with 1, 2 and 4 RTMP outputs, beside FFmpeg's tee
 	$(BIN)/python -m bench.outputs
 
-bench-audio: $(STAMP) system-deps-bench  ## Program audio CPU per frame, beside FFmpeg (amix, loudnorm, alimiter)
+bench-audio: $(STAMP) system-deps-bench  ## Program audio CPU per frame (the DSP, then the real mixer paced 3 x 60 s), beside FFmpeg
 	$(BIN)/python -m bench.audio
 
 bench-soak: $(STAMP) system-deps-test  ## make run under 24/7 traffic: each process's memory (MINUTES=15)
