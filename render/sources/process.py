@@ -1,4 +1,4 @@
-"""The render worker's handle on one source process: spawn it, talk to it, watch it, kill it.
+"""The render worker's handle on one source process: start it, talk to it, watch it, kill it.
 
 Only the supervisor thread uses it, except `freed`, the semaphore the render thread posts when
 it hands a slot back (render.sources.ring), and `play`, which the render thread calls to write
@@ -19,8 +19,15 @@ from render.sources.child import run_source
 from render.sources.ring import Heartbeat, ring_name, unlink
 from render.sources.spec import SourceSpec
 
-# The render worker runs x264 threads: forking it could copy a held lock into the child.
-_SPAWN = multiprocessing.get_context("spawn")
+# Source processes are forked by a fork server that has imported what they run (PyAV, NumPy,
+# the players) once, so a source starts in milliseconds instead of spending a new
+# interpreter's 0.9 s of CPU on imports (a bed track every few minutes, an input reconnecting,
+# a video restarting). The server is a process of its own, started clean on first use: the
+# render worker itself is never forked, since it runs x264's and other threads and a fork
+# could copy a lock one of them holds into the child.
+_SPAWN = multiprocessing.get_context("forkserver")
+_SPAWN.set_forkserver_preload(["render.sources.child", "render.sources.files",
+                               "render.sources.live", "render.sources.audio_files"])
 # The child's first deadline: the interpreter starting and importing PyAV and NumPy (about
 # 0.3 s of CPU, much longer on a loaded machine).
 START_ALLOWANCE = 15.0
