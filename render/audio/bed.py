@@ -64,6 +64,9 @@ class BedPlayer:
         self._serial = 0
         self._gain = 0.0  # the transport's fade (pause, play)
         self._finished = False  # the last track ended and the playlist does not loop
+        # The current track's duration as the last block found it (a status read costs
+        # 30 us: once a block is enough).
+        self._shown_duration: float | None = None
 
     # ---- settings -----------------------------------------------------------------------
 
@@ -183,6 +186,7 @@ class BedPlayer:
         if samples is None:
             return
         duration = self._duration(current)
+        self._shown_duration = duration
         fade = self._crossfade(duration)
         left = math.inf if duration is None else duration * RATE - current.position
         if left <= fade + PREFETCH_SECONDS * RATE and self._next is None and \
@@ -275,5 +279,5 @@ class BedPlayer:
                     "duration": None}
         return {"state": self._settings.state, "track": current.name, "index": current.index,
                 "position": round(current.position / RATE, 3),
-                "duration": self._duration(current)}
+                "duration": self._shown_duration}
 
