@@ -10,9 +10,9 @@ layout and sample format, and each resampled frame is reported as it comes:
 Chunks go over the pipe, not through shared memory like pictures: a chunk is 1024 samples of
 8 bytes (8 KB, 21 ms of AAC), about 47 a second, which a pipe carries in microseconds and
 without a ring's bookkeeping (render.sources.audio_buffer keeps them on the parent's side).
-Files, which decode ahead, send their chunks BATCH samples at a time (joined, and sent at the
-latest before the process waits), so the supervisor thread wakes for sound about 12 times a
-second instead of 47; a live input sends each chunk as it comes.
+Files, which decode ahead, send their chunks BATCH samples at a time (joined), so the
+supervisor thread wakes for sound about 12 times a second instead of 47; a live input sends
+each chunk as it comes.
 
 Times are sample-exact within a pass through the source: a chunk that starts within SNAP of
 where the previous one ended continues it exactly. The resampler's own times follow the

@@ -194,11 +194,13 @@ class FilePlayer:
         more if the sound is not AUDIO_LEAD beyond it (a video packet is held back for its
         turn); whether it did."""
         sound = self._sound
-        if sound is None:
+        if sound is None or sound.end >= seconds + AUDIO_LEAD:
+            # (What the sound holds back starts at most a BATCH before its end: not wanted
+            # before the next picture's turn.)
             return False
-        if (self._demux is None or sound.end >= seconds + AUDIO_LEAD
-                or len(self._held) >= MAX_HELD_PACKETS or self._held_bytes >= MAX_HELD_BYTES):
-            sound.flush()  # the process is about to wait: what it holds back goes now
+        if (self._demux is None or len(self._held) >= MAX_HELD_PACKETS
+                or self._held_bytes >= MAX_HELD_BYTES):
+            sound.flush()  # the process is about to wait, behind: what it holds back goes now
             return False
         packet = self._read()
         if packet is not None and packet.stream is self._video:
