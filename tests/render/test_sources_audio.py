@@ -124,6 +124,48 @@ def test_reads_follow_seeks_and_run_on_without_a_gap_across_the_loop(
     print(sources.check_calls())
 
 
+def test_broken_sound_costs_its_samples_not_the_pictures(
+        sources: TimedSources, media_assets: Path, tmp_path: Path) -> None:
+    broken = break_sound(media_assets / "bg.mp4", tmp_path / "broken.mp4", seconds=3.0)
+    sources.sync({"broken": SourceSpec("file", str(broken), 320, 180, loop=False)})
+    heard = []
+    for slot in range(0, 84, 3):
+        position = slot / PROGRAM_FPS
+        sources.frame_until("broken", position + 0.2, covering(position + 0.2))
+        samples = sources.audio("broken", position, 3 * SLOT)
+        assert samples is not None
+        heard.append(samples)
+    sound = numpy.concatenate(heard)
+    silent = numpy.abs(sound[:, 0]).reshape(-1, 256).max(axis=1) == 0
+    print(f"{silent.mean():.0%} of the sound is silence where a quarter of its AAC frames is garbage")
+    assert 0.1 < silent.mean() < 0.5
+    status = sources.status("broken")
+    assert (status.state, status.restarts) == ("playing", 0)
+
+
+def break_sound(path: Path, target: Path, seconds: float) -> Path:
+    """The first `seconds` of `path` with every fourth audio packet replaced by garbage."""
+    noise = numpy.random.default_rng(3)
+    with av.open(str(path)) as source, av.open(str(target), "w") as copy:
+        streams = {each.type: copy.add_stream_from_template(each)
+                   for each in (source.streams.video[0], source.streams.audio[0])}
+        audio_packets = 0
+        for packet in source.demux():
+            if packet.dts is None or packet.pts * packet.time_base > seconds:
+                continue
+            kind = packet.stream.type
+            if kind == "audio":
+                audio_packets += 1
+                if audio_packets % 4 == 0:
+                    garbage = av.Packet(noise.integers(0, 256, packet.size, numpy.uint8).tobytes())
+                    garbage.pts, garbage.dts = packet.pts, packet.dts
+                    garbage.time_base = packet.time_base
+                    packet = garbage
+            packet.stream = streams[kind]
+            copy.mux(packet)
+    return target
+
+
 def test_a_file_without_sound_reads_none(sources: TimedSources, tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "silent.mp4", 25, 1)
     sources.sync({"clip": SourceSpec("file", str(clip.path), None, None)})
