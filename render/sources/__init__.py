@@ -1,11 +1,14 @@
-"""Video files and live inputs: one decoding process per source, frames in shared memory.
+"""Video files, live inputs and audio files: one decoding process per source, frames in shared
+memory, sound on its report pipe.
 
-Decoding never runs on the render thread. Each source (a layer's file or URL) has a process of
-its own (render.sources.child) that decodes with PyAV, scales to the layer's box and writes BGR
-(or I420) pictures into a ring of shared-memory slots (render.sources.ring). A supervisor thread
-(render.sources.supervisor) starts, feeds, watches and restarts the processes; the render
-thread only looks at what has arrived (render.sources.picking), so no source, however slow,
-frozen, broken or dead, delays a frame of the program. See docs/sources.md.
+Decoding never runs on the render thread. Each source (a layer's file or URL, a bed track) has
+a process of its own (render.sources.child) that decodes with PyAV, scales to the layer's box
+and writes BGR (or I420) pictures into a ring of shared-memory slots (render.sources.ring), and
+converts its sound to 48 kHz stereo float reported in chunks (render.sources.audio_track). A
+supervisor thread (render.sources.supervisor) starts, feeds, watches and restarts the
+processes; the render thread only looks at what has arrived (render.sources.picking,
+render.sources.audio_buffer), so no source, however slow, frozen, broken or dead, delays a
+frame of the program or leaves a gap in its sound. See docs/sources.md.
 """
 
 from __future__ import annotations
