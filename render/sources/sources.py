@@ -84,7 +84,7 @@ class Sources:
         from the instant their pictures are picked for, so sound stays on its picture. A read
         within a few ms of where the previous one ended (2 ms files, 40 ms live) continues
         exactly from there. Missing samples are zeros. None when the source has no sound (no
-        audio stream, not synced, nothing arrived yet)."""
+        audio stream, not synced, nothing arrived yet) and for a `count` outside 1-48000."""
         source = self._sources.get(key)
         if source is None or not 0 < count <= MOST_SAMPLES:
             return None
