@@ -33,6 +33,9 @@ ABSOLUTE_GATE_LUFS = -70.0
 # The true peak shown is the highest of this window, so a meter read ten times a second still
 # sees a brief over, and it falls back once the over has passed.
 TRUE_PEAK_WINDOW_SECONDS = 3.0
+# libebur128 sums its whole 3 s window for each short-term reading (0.27 ms); it moves slowly,
+# so a reading is taken this often and shown meanwhile.
+SHORT_TERM_EVERY_SECONDS = 0.5
 
 _MODE = (MeasurementMode.MODE_M | MeasurementMode.MODE_S | MeasurementMode.MODE_I
          | MeasurementMode.MODE_TRUE_PEAK | MeasurementMode.MODE_HISTOGRAM)
@@ -71,6 +74,8 @@ class ProgramMeter:
         self._state = R128State(2, self._rate, _MODE)
         self._peaks: deque[tuple[int, float]] = deque()
         self._peak_samples = 0
+        self._short_term: float | None = None
+        self._short_term_due = 0  # samples until the next short-term reading
 
     def add(self, block: np.ndarray) -> None:
         """Measure an (n, 2) float32 block (C-contiguous: its flat view is interleaved)."""
@@ -79,6 +84,7 @@ class ProgramMeter:
             return
         self._state.add_frames(np.ascontiguousarray(block, np.float32).reshape(-1), frames)
         peak = max(get_previous_true_peak(self._state, 0), get_previous_true_peak(self._state, 1))
+        self._short_term_due -= frames
         self._peaks.append((frames, float(peak)))
         self._peak_samples += frames
         # Keep the newest blocks that cover the window (the oldest may reach a little beyond it).
@@ -86,12 +92,16 @@ class ProgramMeter:
             self._peak_samples -= self._peaks.popleft()[0]
 
     def reading(self) -> ProgramLoudness:
-        """The loudness now: momentary (400 ms), short-term (3 s), integrated (since the start or
-        the last reset, gated) and the highest true peak of the last 3 s."""
+        """The loudness now: momentary (400 ms), short-term (3 s; read at most every
+        SHORT_TERM_EVERY_SECONDS of sound), integrated (since the start or the last reset,
+        gated) and the highest true peak of the last 3 s."""
         peak = max((peak for _, peak in self._peaks), default=0.0)
+        if self._short_term_due <= 0:
+            self._short_term = lufs(float(get_loudness_shortterm(self._state)))
+            self._short_term_due = round(SHORT_TERM_EVERY_SECONDS * self._rate)
         return ProgramLoudness(
             momentary_lufs=lufs(float(get_loudness_momentary(self._state))),
-            short_term_lufs=lufs(float(get_loudness_shortterm(self._state))),
+            short_term_lufs=self._short_term,
             integrated_lufs=lufs(float(get_loudness_global(self._state))),
             true_peak_db=to_db(peak) if peak > 0 else FLOOR_DB,
         )
