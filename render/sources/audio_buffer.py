@@ -9,7 +9,10 @@ overlaps, and one that starts within JOIN samples of the previous one's end cont
 A read is `count` samples from a timeline position, zeros where no sound arrived (a stall is
 silence, never a wait). When the position is within `snap` samples of where the previous read
 ended, the read continues exactly from there, so rounding and a live clock's jitter neither
-repeat nor skip a sample; otherwise it jumps. Chunks of an earlier epoch (a seek, an earlier
+repeat nor skip a sample; otherwise it jumps. A live read whose end has not arrived yet
+(`late=True`) ends where the sound does: the next one continues from there, so a chunk that
+comes late is heard late (after the silence it caused) rather than not at all, until the
+reads fall `snap` behind and jump. Chunks of an earlier epoch (a seek, an earlier
 connection) or process are dropped; what lies KEEP behind the read is dropped too, and no
 more than MAX_CHUNKS are held.
 """
@@ -28,6 +31,9 @@ JOIN = 2
 KEEP = AUDIO_RATE // 10
 # About 11 s of 1024-sample chunks (AAC): what a source nobody reads may leave behind.
 MAX_CHUNKS = 512
+# Samples copied in one NumPy assignment: NumPy lets go of the GIL copying 8192 floats or
+# more (measured: a 4096-sample copy then waited 5 ms for a busy thread to give it back).
+COPY_SAMPLES = 2048
 
 
 class AudioBuffer:
@@ -77,10 +83,11 @@ class AudioBuffer:
         last = next(chunk for chunk in reversed(chunks) if chunk[0] == epoch)
         return first[1] / AUDIO_RATE, last[2] / AUDIO_RATE
 
-    def read(self, epoch: int, position: float, count: int, snap: int) -> np.ndarray:
+    def read(self, epoch: int, position: float, count: int, snap: int,
+             late: bool = False) -> np.ndarray:
         """`count` samples of `epoch` from timeline time `position` (or from where the last
         read ended, when within `snap` samples of it): (count, 2) float32, zeros where none
-        arrived."""
+        arrived. With `late`, a read whose end has not arrived ends where the sound does."""
         chunks = self._chunks
         if epoch != self._epoch:
             self._epoch, self._next = epoch, None
@@ -94,10 +101,15 @@ class AudioBuffer:
         while chunks and chunks[0][0] == epoch and chunks[0][2] <= start - KEEP:
             chunks.popleft()
         samples = np.zeros((count, AUDIO_CHANNELS), np.float32)
+        if late:
+            newest = chunks[-1][2] if chunks and chunks[-1][0] == epoch else start
+            self._next = min(end, max(start, newest))
         for chunk_epoch, index, chunk_end, chunk in chunks:
             if chunk_epoch != epoch or index >= end:
                 break
-            if chunk_end > start:
-                low, high = max(start, index), min(end, chunk_end)
-                samples[low - start:high - start] = chunk[low - index:high - index]
+            low, high = max(start, index), min(end, chunk_end)
+            while low < high:
+                step = min(high, low + COPY_SAMPLES)
+                samples[low - start:step - start] = chunk[low - index:step - index]
+                low = step
         return samples

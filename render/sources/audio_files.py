@@ -59,15 +59,7 @@ class AudioFilePlayer:
 
     def run(self) -> None:
         """Play from the start, then as the parent's seeks say; never returns."""
-        target: float | None = None
-        while True:
-            seek = self._link.take_seek()
-            if seek is not None:
-                target = self._seek(seek)
-            finished = self._play(target)
-            target = None
-            if not finished:
-                continue
+        for _ in self._link.passes(self._seek, self._play):
             if not self._track.decoded_any:
                 raise Refused("no audio decodes")
             # Where the last sample ends (an AAC file's last frame runs past the duration it
@@ -76,10 +68,7 @@ class AudioFilePlayer:
             if duration > 0 and self._duration != duration:
                 self._duration = duration
                 self._report_info()
-            self._link.report("ended", self._link.epoch)
-            while self._link.seek_to is None:
-                self._link.beat()
-                self._link.poll(WAIT_STEP)
+            self._link.hold()
 
     def _report_info(self) -> None:
         self._link.report("info", {"width": None, "height": None, "fps": None,

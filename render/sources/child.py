@@ -34,7 +34,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
@@ -188,6 +188,27 @@ class Link:
         """The pending seek's timeline time, now being carried out."""
         target, self.seek_to = self.seek_to, None
         return target
+
+    def passes(self, seek: Callable[[float], float],
+               play: Callable[[float | None], bool]) -> Iterator[None]:
+        """A file's passes: carry out the pending seek, if any (`seek(time)` goes there and
+        returns the time to start handing over from), then `play(from)`, which says whether it
+        reached the end (or stopped for a seek); yields at each end, forever."""
+        target: float | None = None
+        while True:
+            asked = self.take_seek()
+            if asked is not None:
+                target = seek(asked)
+            if play(target):
+                yield
+            target = None
+
+    def hold(self) -> None:
+        """Report the end of a file that does not loop and wait, beating, for a seek."""
+        self.report("ended", self.epoch)
+        while self.seek_to is None:
+            self.beat()
+            self.poll(WAIT_STEP)
 
     def _ring_for(self, width: int, height: int) -> ChildRing:
         shape = picture_shape(self._spec.pixel_format, width, height)

@@ -25,7 +25,7 @@ from typing import Any
 import av
 
 from render.sources.audio_track import BATCH, AudioTrack
-from render.sources.child import WAIT_STEP, Link, Refused, describe, open_video
+from render.sources.child import Link, Refused, describe, open_video
 from render.sources.spec import SourceSpec
 
 # Frame times closer than this count as equal (a timeline time computed from a frame number
@@ -94,15 +94,7 @@ class FilePlayer:
 
     def run(self) -> None:
         """Play from the start, then as the parent's seeks say; never returns."""
-        target: float | None = None
-        while True:
-            seek = self._link.take_seek()
-            if seek is not None:
-                target = self._seek(seek)
-            stop = self._play(target)
-            target = None
-            if stop is Stop.SEEK:
-                continue
+        for _ in self._link.passes(self._seek, lambda target: self._play(target) is Stop.END):
             if not self._decoded_any:
                 raise Refused("no video frame decodes")
             if self._info["duration"] != self._length:  # the last frame ends past the duration
@@ -112,10 +104,7 @@ class FilePlayer:
                 self._lap_start += self._lap_length()
                 self._rewind()
             else:
-                self._link.report("ended", self._link.epoch)
-                while self._link.seek_to is None:
-                    self._link.beat()
-                    self._link.poll(WAIT_STEP)
+                self._link.hold()
 
     def _play(self, target: float | None) -> Stop:
         """Hand over frames until the end of the file or a seek. With a `target`, frames

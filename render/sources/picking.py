@@ -17,8 +17,15 @@ the last LAG_WINDOW seconds; the newest due frame is shown. So frames that arriv
 on air evenly, none later than JITTER after it was decoded, and never more than MAX_PENDING
 wait. The sound is read from the same instant (`position`). While it is read, the pictures
 also wait for it: a slot's read takes the sound from that instant to the next slot's, so
-the instant is put back far enough for that much sound to have arrived too (the smallest lag
-of its chunks, plus one read, plus JITTER).
+the instant is put back far enough for that much sound to have arrived too: the smallest lag
+of its chunks, plus one read, plus a margin for their spread (how much later than that the
+latest of the last LAG_WINDOW seconds came, plus SOUND_SLACK, from JITTER to SOUND_JITTER).
+Sound comes in bursts (an encoder fed a frame's samples at a time puts out 1024-sample
+packets one or two at a time), and a chunk that comes after its read leaves a hole. Lags
+beyond MOST_SPREAD are not jitter but a stall or the backlog a server sends a new connection
+(the second of sound nginx-rtmp keeps): they do not count. The margin moves by at most 10 ms
+so that a read continuing the previous one (render.sources.audio_buffer: within 40 ms) is
+never made to jump by it.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ MAX_PENDING = 3
 TIMESTAMP_JUMP = 1.0
 # A live input's sound counts as read (its pictures wait for it) this long after a read.
 LISTENING = 1.0
+# Added to the spread of the sound's lags; the most the margin for it may be.
+SOUND_SLACK = 0.005
+SOUND_JITTER = 0.04
+# Lags this much beyond the smallest are not jitter.
+MOST_SPREAD = 0.1
 
 
 @dataclass(frozen=True)
@@ -147,9 +159,10 @@ class LivePicker:
         self._epoch: int | None = None
         self._lags: collections.deque[tuple[float, float]] = collections.deque()
         self._base = 0.0
-        # The sound's lags (arrival minus its first sample's time) and their smallest.
+        # The sound's lags (arrival minus its first sample's time) and the delay they ask for
+        # (None: to be worked out again).
         self._sound_lags: collections.deque[tuple[float, float]] = collections.deque()
-        self._sound_base = 0.0
+        self._sound_delay: float | None = None
         self._listened_at = -math.inf  # the last read of the sound
         self._read_seconds = 0.0  # ... and how much it read
 
@@ -168,6 +181,7 @@ class LivePicker:
             self._epoch = held.epoch
             self._lags.clear()
             self._sound_lags.clear()
+            self._sound_delay = None
             released += self.pending
             self.pending.clear()
         self._lags.append((frame.decoded_at, lag))
@@ -193,11 +207,13 @@ class LivePicker:
         lags.append((chunk.arrived_at, lag))
         while lags[0][0] < chunk.arrived_at - LAG_WINDOW:
             lags.popleft()
-        self._sound_base = min(each for _, each in lags)
+        self._sound_delay = None
         return True
 
     def listen(self, now: float, seconds: float) -> None:
         """The render thread reads `seconds` of sound from `position(now)` on."""
+        if seconds != self._read_seconds:
+            self._sound_delay = None
         self._listened_at, self._read_seconds = now, seconds
 
     def position(self, now: float) -> float | None:
@@ -205,12 +221,18 @@ class LivePicker:
         newest due frame's time is at or before it, and a read of the sound starts there."""
         if self._epoch is None:
             return None
-        delay = self._base
+        delay = self._base + JITTER
         sound = self._sound_lags
         if (sound and now - self._listened_at < LISTENING
                 and now - sound[-1][0] < LAG_WINDOW):
-            delay = max(delay, self._sound_base + self._read_seconds)
-        return now - delay - JITTER
+            if self._sound_delay is None:
+                lags = [each for _, each in sound]
+                low = min(lags)
+                high = max(each for each in lags if each <= low + MOST_SPREAD)
+                margin = min(SOUND_JITTER, max(JITTER, high - low + SOUND_SLACK))
+                self._sound_delay = low + self._read_seconds + margin
+            delay = max(delay, self._sound_delay)
+        return now - delay
 
     def restarted(self, now: float) -> None:
         """A new process: what the old one sent goes (the shown frame stays on air)."""

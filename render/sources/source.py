@@ -111,7 +111,7 @@ class Source:
             start = picker.position(now)
             if start is None or picker.epoch is None or not sound.heard:
                 return None, False
-            return sound.read(picker.epoch, start, count, LIVE_SNAP), False
+            return sound.read(picker.epoch, start, count, LIVE_SNAP, late=True), False
         while inbox:
             sound.add(inbox.popleft())
         if position is None:

