@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from render.sources.audio_buffer import AudioBuffer
-from render.sources.picking import FilePicker, Held, LivePicker
+from render.sources.picking import LAG_WINDOW, FilePicker, Held, LivePicker
 from render.sources.ring import RingView
 from render.sources.spec import (
     AUDIO_CHANNELS,
@@ -103,6 +103,10 @@ class Source:
         self._take_inbox(now)
         inbox = self._sound_inbox
         if isinstance(picker, LivePicker):
+            # What came before the last LAG_WINDOW (the sound of an input nobody heard) is
+            # behind what is on air: dropped unlooked-at.
+            while inbox and inbox[0].arrived_at < now - LAG_WINDOW:
+                inbox.popleft()
             while inbox:
                 chunk = inbox.popleft()
                 if picker.hear(chunk):
