@@ -101,6 +101,19 @@ def read_recording(path: Path, measure: Callable[[np.ndarray], Any] | None = Non
     return Recorded(video_pts, packets, np.concatenate(chunks), start or 0.0, measured)
 
 
+def placed(records: list[tuple[float, np.ndarray]]) -> tuple[np.ndarray, float]:
+    """Decoded frames ((pts, (n, 2) samples)) laid out on their own timestamps, silence where
+    none was decoded (a packet lost on the way would otherwise shift all that follows); the
+    sound and the time of its first sample."""
+    start = records[0][0]
+    end = max(pts + len(samples) / RATE for pts, samples in records)
+    sound = np.zeros((round((end - start) * RATE) + 1, 2), np.float32)
+    for pts, samples in records:
+        index = round((pts - start) * RATE)
+        sound[index:index + len(samples)] = samples[:len(sound) - index]
+    return sound, start
+
+
 def onsets(sound: np.ndarray, start: float, threshold: float, quiet: float = 0.5) -> list[float]:
     """Times (s) where |sound| first exceeds `threshold` after at least `quiet` s below it."""
     loud = np.flatnonzero(np.abs(sound).max(axis=1) > threshold)
