@@ -14,16 +14,20 @@ import logging
 import signal
 import sys
 
-from core.config import ConfigError, configure_logging, load_settings
-from core.redis_client import connect
-from render.renderer import Renderer
-
 log = logging.getLogger("render")
 MAX_INSTANCES = 100
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one render instance; the exit code is 2 for a configuration error."""
+    # Imported here, not at the top: every source process (render.sources) imports its
+    # parent's main module, this one, again; at the top these imports cost each of them the
+    # whole render worker's (OpenCV, Redis, ...), 0.4 s of CPU, at every start of a bed track,
+    # a video or an input's reconnection.
+    from core.config import ConfigError, configure_logging, load_settings
+    from core.redis_client import connect
+    from render.renderer import Renderer
+
     parser = argparse.ArgumentParser(prog="python -m render")
     parser.add_argument("--instance", type=int, choices=range(MAX_INSTANCES), default=0,
                         metavar="N", help="instance number on this host: metrics port offset")
