@@ -16,7 +16,7 @@ from __future__ import annotations
 import av
 
 from render.sources.audio_track import BATCH, AudioTrack, Sound
-from render.sources.child import WAIT_STEP, Link, Refused
+from render.sources.child import WAIT_STEP, Link, Refused, open_file
 from render.sources.spec import SourceSpec
 
 # Seconds of sound decoded beyond what the render thread has read.
@@ -33,11 +33,7 @@ PREROLL = 0.1
 
 def play_audio_file(spec: SourceSpec, link: Link) -> None:
     """Play the sound of the file at `spec.location` until killed; Refused if it cannot."""
-    try:
-        container = av.open(spec.location)
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise Refused(link.explain(exc)) from None
-    with container:
+    with open_file(spec, link) as container:
         AudioFilePlayer(link, container).run()
 
 

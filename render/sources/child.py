@@ -248,6 +248,15 @@ def _copy_planes(frame: av.VideoFrame, target: np.ndarray) -> None:
         offset += row * plane.height
 
 
+def open_file(spec: SourceSpec, link: Link) -> av.container.InputContainer:
+    """The file at `spec.location`, opened; Refused (in words, without the path) if it cannot
+    be."""
+    try:
+        return av.open(spec.location)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise Refused(link.explain(exc)) from None
+
+
 def describe(container: av.container.InputContainer, video: av.video.stream.VideoStream,
              duration: float | None) -> dict[str, Any]:
     """The "info" report of an opened source."""

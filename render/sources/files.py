@@ -25,7 +25,7 @@ from typing import Any
 import av
 
 from render.sources.audio_track import BATCH, AudioTrack
-from render.sources.child import Link, Refused, describe, open_video
+from render.sources.child import Link, Refused, describe, open_file, open_video
 from render.sources.spec import SourceSpec
 
 # Frame times closer than this count as equal (a timeline time computed from a frame number
@@ -52,11 +52,7 @@ class Stop(Enum):
 
 def play_file(spec: SourceSpec, link: Link) -> None:
     """Play the file at `spec.location` until killed; Refused if it cannot play at all."""
-    try:
-        container = av.open(spec.location)
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise Refused(link.explain(exc)) from None
-    with container:
+    with open_file(spec, link) as container:
         FilePlayer(spec, link, container).run()
 
 
