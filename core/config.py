@@ -87,6 +87,9 @@ class Settings:
     max_image_pixels: int = 4096 * 4096
     chat_history: int = 200
     events_maxlen: int = 10_000
+    max_scenes: int = 100
+    max_cues: int = 200
+    undo_depth: int = 200
     health_check_interval: float = 5.0
     log_level: str = "INFO"
 
@@ -150,6 +153,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_image_pixels=env.get("MAX_IMAGE_PIXELS", _int_in(1, 1 << 28), 4096 * 4096),
         chat_history=env.get("CHAT_HISTORY", _int_in(1, 10_000), 200),
         events_maxlen=env.get("EVENTS_MAXLEN", _int_in(100, 1_000_000), 10_000),
+        max_scenes=env.get("MAX_SCENES", _int_in(1, 1000), 100),
+        max_cues=env.get("MAX_CUES", _int_in(1, 10_000), 200),
+        undo_depth=env.get("UNDO_DEPTH", _int_in(100, 10_000), 200),
         health_check_interval=env.get("HEALTH_CHECK_INTERVAL", _float_in(0.5, 300.0), 5.0),
         log_level=env.get("LOG_LEVEL", _log_level, "INFO"),
     )

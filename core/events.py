@@ -17,3 +17,11 @@ OUTPUT_UPDATED = "output.updated"
 OUTPUT_DELETED = "output.deleted"
 # data: the program audio settings (master, bed, loudness) and their version.
 AUDIO_UPDATED = "audio.updated"
+# data: {"events": [{"type", "data"}, ...] (layer events, applied on one frame), and optionally
+# "transition" (every changed layer tweens), "take" (a scene take: sceneId, name, type
+# cut|fade|wipe, durationMs) and "effectiveAt" (epoch ms: the first frame at or after it).
+LAYERS_BATCH = "layers.batch"
+SCENE_SAVED = "scene.saved"
+SCENE_DELETED = "scene.deleted"
+CUE_SAVED = "cue.saved"
+CUE_DELETED = "cue.deleted"

@@ -134,6 +134,38 @@ class Keys:
         second), relayed to preview clients as audioLevels."""
         return f"{self.prefix}audio:levels"
 
+    @property
+    def scenes(self) -> str:
+        """Hash: scene id -> scene JSON (its layers with their secrets, like the layers hash)."""
+        return f"{self.prefix}scenes"
+
+    @property
+    def scene_names(self) -> str:
+        """Hash: scene name -> id, so a name is taken atomically (names are unique)."""
+        return f"{self.prefix}scenes:names"
+
+    @property
+    def cues(self) -> str:
+        """Hash: cue id -> cue JSON (its action, schedule, state and last run)."""
+        return f"{self.prefix}cues"
+
+    @property
+    def history_seq(self) -> str:
+        """String: the last change's sequence number (INCR), shown as `seq` in the history."""
+        return f"{self.prefix}history:seq"
+
+    @property
+    def undo(self) -> str:
+        """List: the changes that can be undone, newest first, each with the layers before and
+        after in full (secrets included, so the list is never shown), capped at UNDO_DEPTH."""
+        return f"{self.prefix}history:undo"
+
+    @property
+    def redo(self) -> str:
+        """List: the changes undone, newest first, that redo can replay; emptied by any new
+        change from the API or a cue."""
+        return f"{self.prefix}history:redo"
+
     def staged_secret(self, ref: str) -> str:
         """String with a TTL: a stream key on its way from the API to the worker, so that the
         task message (which Flower shows) carries only `ref`."""

@@ -32,9 +32,22 @@ UPDATE_OUTPUT: Final = "outputs.update"
 DELETE_OUTPUT: Final = "outputs.delete"
 UPDATE_AUDIO: Final = "audio.update"
 CONTROL_BED: Final = "audio.bed"
+APPLY_BATCH: Final = "layers.batch"
+CREATE_SCENE: Final = "scenes.create"
+UPDATE_SCENE: Final = "scenes.update"
+DELETE_SCENE: Final = "scenes.delete"
+TAKE_SCENE: Final = "scenes.take"
+UNDO: Final = "history.undo"
+REDO: Final = "history.redo"
+CREATE_CUE: Final = "cues.create"
+DELETE_CUE: Final = "cues.delete"
+# Sent by the beat that holds the lease when a cue falls due (workers/beat.py).
+FIRE_CUE: Final = "cues.fire"
 COMMANDS: Final = (SET_STREAM_STATE, CREATE_LAYER, UPDATE_LAYER, DELETE_LAYER, SET_VISIBILITY,
                    REORDER_LAYERS, CONTROL_PLAYBACK, POST_CHAT, CREATE_OUTPUT, UPDATE_OUTPUT,
-                   DELETE_OUTPUT, UPDATE_AUDIO, CONTROL_BED)
+                   DELETE_OUTPUT, UPDATE_AUDIO, CONTROL_BED, APPLY_BATCH, CREATE_SCENE,
+                   UPDATE_SCENE, DELETE_SCENE, TAKE_SCENE, UNDO, REDO, CREATE_CUE, DELETE_CUE,
+                   FIRE_CUE)
 
 # Every periodic check's task starts with this; they run on HEALTH_QUEUE.
 HEALTH_TASK_PREFIX: Final = "health."
