@@ -150,6 +150,13 @@ class Keys:
         return f"{self.prefix}cues"
 
     @property
+    def cue_schedule(self) -> str:
+        """Hash: cue id -> when a scheduled cue falls due next (small JSON), written in the same
+        commits as the cue, so the beat polls it several times a second without reading every
+        cue's action."""
+        return f"{self.prefix}cues:schedule"
+
+    @property
     def history_seq(self) -> str:
         """String: the last change's sequence number (INCR), shown as `seq` in the history."""
         return f"{self.prefix}history:seq"
