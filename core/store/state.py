@@ -52,6 +52,7 @@ from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
 from core.store.audio import AudioStore
 from core.store.commands import CAS_ATTEMPTS, CommandRunner
+from core.store.cues import CueStore
 from core.store.live import TICKET_TTL_SECONDS, LiveState
 from core.store.outputs import OutputStore, with_state
 from core.store.values import StoredValues, check_version, now_ms
@@ -72,7 +73,7 @@ class StateStore(CommandRunner):
 
     def __init__(
         self, client: redis.Redis, keys: Keys, *, max_layers: int, chat_history: int,
-        events_maxlen: int, clock: Callable[[], int] = now_ms,
+        events_maxlen: int, clock: Callable[[], int] = now_ms, max_cues: int = 200,
     ) -> None:
         super().__init__(client, keys, Committer(client, keys, events_maxlen=events_maxlen))
         self.max_layers = max_layers
@@ -82,6 +83,7 @@ class StateStore(CommandRunner):
         self.live = LiveState(client, keys, self._values, clock=clock)
         self.outputs = OutputStore(client, keys, self._values, self.run, clock)
         self.audio = AudioStore(client, keys, self._values, self.run)
+        self.cues = CueStore(client, keys, self._values, self.run, clock, max_cues)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
@@ -89,6 +91,7 @@ class StateStore(CommandRunner):
         return cls(
             client, Keys(settings.redis_prefix), max_layers=settings.max_layers,
             chat_history=settings.chat_history, events_maxlen=settings.events_maxlen,
+            max_cues=settings.max_cues,
         )
 
     # ---- reads -------------------------------------------------------------------------
