@@ -5,10 +5,11 @@ change nothing: a mutation with it is 403."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 from app.errors import error_response
-from app.tokens import VIEWER, bearer_role
+from app.tokens import OPERATOR, VIEWER, bearer_role
+from core.show import Actor
 
 OPEN_PATHS = frozenset({"/health", "/", "/openapi.json", "/docs"})
 # The admin page's modules: public code, no data (the page asks for the token itself).
@@ -34,8 +35,15 @@ def init_auth(app: Flask, api_token: str | None, viewer_token: str | None = None
                                       fields={"Authorization": "missing or wrong token"})
             response.headers["WWW-Authenticate"] = 'Bearer realm="stream-manager"'
             return response
+        g.role = role
         if (role == VIEWER and request.method not in READ_METHODS
                 and request.path not in VIEWER_MAY_POST):
             return error_response(403, "forbidden", "the viewer token can only read",
                                   fields={"Authorization": "read-only token"})
         return None
+
+
+def request_actor() -> Actor:
+    """Who the history says made the current request's change: the API, in the role its
+    token gave (the operator's, when no token is configured)."""
+    return Actor("api", g.get("role", OPERATOR))

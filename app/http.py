@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Response, jsonify, request, url_for
 from marshmallow import Schema, ValidationError
@@ -19,6 +19,7 @@ from app.services import services
 from core.commit import Outcome
 from core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from core.schemas.fields import flatten_messages
+from core.show import dump_tween, load_tween
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,16})"?$')
@@ -57,6 +58,31 @@ def json_input(load: Callable[[dict[str, Any]], Loaded], *, optional: bool = Fal
         return load(data)
     except ValidationError as exc:
         raise InvalidInput("the body is not valid", flatten_messages(exc.messages)) from None
+
+
+def json_with_transition(load: Callable[[dict[str, Any]], Loaded], *,
+                         optional: bool = False) -> tuple[Loaded, dict[str, Any] | None]:
+    """Like `json_input`, for a change that may also carry a `transition` (a tween,
+    core.show): the body loaded without it, and the tween's JSON (None: a cut). Errors of
+    both are answered together."""
+
+    def load_both(data: dict[str, Any]) -> tuple[Loaded, dict[str, Any] | None]:
+        rest = {key: value for key, value in data.items() if key != "transition"}
+        errors: dict[str, str] = {}
+        tween = loaded = None
+        try:
+            tween = load_tween(data.get("transition"))
+        except ValidationError as exc:
+            errors.update(flatten_messages(exc.messages, "transition"))
+        try:
+            loaded = load(rest)
+        except ValidationError as exc:
+            errors.update(flatten_messages(exc.messages))
+        if errors:
+            raise ValidationError(errors)
+        return cast(Loaded, loaded), dump_tween(tween) if tween is not None else None
+
+    return json_input(load_both, optional=optional)
 
 
 _NO_FIELDS = Schema.from_dict({})()

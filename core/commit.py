@@ -3,10 +3,16 @@
 A mutation is planned in Python (where the schemas live) against the raw values it read, then
 committed here in one step that
   1. returns the stored outcome if this command id already ran (a redelivered task);
-  2. checks every value it read is unchanged (else the caller re-plans);
+  2. checks every value it read is unchanged, hash fields and list heads alike (else the
+     caller re-plans);
   3. checks the cap on the number of fields in one hash (layers, outputs);
-  4. writes the new values, appends the event to the capped event stream, records the outcome
-     under the command id, and pushes it to the reply list the API waits on.
+  4. writes the new values and list operations (chat, the undo and redo stacks), appends the
+     event to the capped event stream, records the outcome under the command id, and pushes
+     it to the reply list the API waits on.
+
+A change the history records carries its entry: the script numbers it (INCR of the history
+sequence), puts `seq` and the entry beside the event, and writes the number where the outcome
+or a pushed list value holds the SEQ marker, since it is known only inside the commit.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ if done then
     return {'duplicate', done}
   end
 end
-local n = tonumber(ARGV[9])
+local n = tonumber(ARGV[8])
+local m = tonumber(ARGV[10])
 local capped = KEYS[5 + n]
 local added = 0
 for i = 1, n do
@@ -45,7 +52,14 @@ for i = 1, n do
   end
   if counts and ARGV[base + 4] == 'del' then added = added - 1 end
 end
-local cap = tonumber(ARGV[10])
+local lists = 10 + n * 5
+for j = 1, m do
+  local base = lists + (j - 1) * 4
+  if ARGV[base + 1] == 'pop' and redis.call('LINDEX', KEYS[5 + n + j], 0) ~= ARGV[base + 3] then
+    return {'conflict'}
+  end
+end
+local cap = tonumber(ARGV[9])
 if cap > 0 and added > 0 and redis.call('HLEN', KEYS[5 + n]) + added > cap then
   return {'limit'}
 end
@@ -57,17 +71,40 @@ for i = 1, n do
     redis.call('HSET', KEYS[4 + i], ARGV[base + 1], ARGV[base + 5])
   end
 end
-if ARGV[7] ~= '' then
-  redis.call('LPUSH', KEYS[4], ARGV[7])
-  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[8]) - 1)
+local seq = ''
+if ARGV[7] ~= '' then seq = tostring(redis.call('INCR', KEYS[4])) end
+-- The change's sequence number is known only now: it replaces the marker in the outcome and
+-- at the head of list values.
+local function with_seq(text, marker)
+  local at = string.find(text, marker, 1, true)
+  if seq == '' or not at then return text end
+  return string.sub(text, 1, at - 1) .. seq .. string.sub(text, at + string.len(marker))
+end
+for j = 1, m do
+  local base = lists + (j - 1) * 4
+  local key = KEYS[5 + n + j]
+  if ARGV[base + 1] == 'push' then
+    redis.call('LPUSH', key, with_seq(ARGV[base + 2], '@seq@'))
+    redis.call('LTRIM', key, 0, tonumber(ARGV[base + 4]) - 1)
+  elseif ARGV[base + 1] == 'pop' then
+    redis.call('LPOP', key)
+  else
+    redis.call('DEL', key)
+  end
 end
 if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[5], 'data', ARGV[6])
+  if seq ~= '' then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[5], 'data', ARGV[6],
+               'seq', seq, 'change', ARGV[7])
+  else
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[5], 'data', ARGV[6])
+  end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('RPUSH', KEYS[2], ARGV[1])
+local outcome = with_seq(ARGV[1], '"@seq@"')
+redis.call('SET', KEYS[1], outcome, 'EX', ARGV[2])
+redis.call('RPUSH', KEYS[2], outcome)
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-return {'ok'}
+return {'ok', seq}
 """
 
 _QUARANTINE = """
@@ -102,6 +139,11 @@ class Outcome:
         """The stored form, marked done so a redelivery finds it."""
         return dumps({"state": "done", "status": self.status, "body": self.body})
 
+    def with_seq(self, seq: int) -> Outcome:
+        """The outcome with `seq` where its body says SEQ (what the commit stored)."""
+        text = dumps(self.body).replace(f'"{SEQ}"', str(seq), 1)
+        return Outcome(self.status, json.loads(text))
+
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Outcome:
         """Rebuild an outcome from its stored form."""
@@ -125,6 +167,23 @@ class Change:
     value: str | None
 
 
+# Stands for the change's sequence number in an outcome body (as a JSON string) or at the head
+# of a pushed list value; the commit script writes the number in its place.
+SEQ = "@seq@"
+
+
+@dataclass(frozen=True)
+class ListOp:
+    """One list operation of a commit: `push` (LPUSH `value`, keep the newest `cap`), `pop`
+    (LPOP, provided the head is still `expected`) or `clear` (delete the list)."""
+
+    key: str
+    op: str
+    value: str = ""
+    expected: str = ""
+    cap: int = 0
+
+
 @dataclass
 class Plan:
     """Everything one command writes, committed all at once or not at all."""
@@ -135,6 +194,9 @@ class Plan:
     push: tuple[str, str, int] | None = None
     # (hash, most fields it may hold, the refusal when the change would pass that)
     cap: tuple[str, int, DomainError] | None = None
+    lists: list[ListOp] = field(default_factory=list)
+    # The history entry (core.store.history), written beside the event with its number.
+    history: dict[str, Any] | None = None
 
 
 class CommitResult:
@@ -166,18 +228,26 @@ class Committer:
         self._quarantine = client.register_script(_QUARANTINE)
 
     def commit(self, command_id: str, plan: Plan) -> tuple[str, Outcome | None]:
-        """Apply `plan` atomically; the second item is the stored outcome of a duplicate."""
-        # The script's KEYS are positional: an unused push list or cap hash still takes its
-        # slot (an empty push value and a cap of 0 tell the script to skip them).
-        push_key, push_value, push_cap = plan.push or (self._keys.chat, "", 1)
+        """Apply `plan` atomically; the second item is the stored outcome of a duplicate, or
+        the applied outcome with its history number in place of SEQ."""
+        # The script's KEYS are positional: an unused cap hash still takes its slot (a cap of
+        # 0 tells the script to skip it).
         cap_key, cap = plan.cap[:2] if plan.cap else (self._keys.layers, 0)
         event_type, event_data = plan.event or ("", None)
+        lists = list(plan.lists)
+        if plan.push is not None:
+            key, value, most = plan.push
+            lists.append(ListOp(key, "push", value, cap=most))
+        if plan.history is not None and not event_type:
+            raise ValueError("a change the history records needs its event")
         keys = [self._keys.command(command_id), self._keys.reply(command_id), self._keys.events,
-                push_key, *(change.key for change in plan.changes), cap_key]
+                self._keys.history_seq, *(change.key for change in plan.changes), cap_key,
+                *(op.key for op in lists)]
         args: list[Any] = [
             plan.outcome.to_json(), self._command_ttl, self._reply_ttl, self._events_maxlen,
-            event_type, dumps(event_data) if event_type else "", push_value, push_cap,
-            len(plan.changes), cap,
+            event_type, dumps(event_data) if event_type else "",
+            dumps(plan.history) if plan.history is not None else "",
+            len(plan.changes), cap, len(lists),
         ]
         for change in plan.changes:
             args += [
@@ -187,9 +257,13 @@ class Committer:
                 "del" if change.value is None else "set",
                 change.value or "",
             ]
+        for op in lists:
+            args += [op.op, op.value, op.expected, op.cap]
         result = self._commit(keys=keys, args=args)
         if result[0] == CommitResult.DUPLICATE:
             return CommitResult.DUPLICATE, Outcome.from_record(json.loads(result[1]))
+        if result[0] == CommitResult.APPLIED and result[1]:
+            return CommitResult.APPLIED, plan.outcome.with_seq(int(result[1]))
         return result[0], None
 
     def quarantine(

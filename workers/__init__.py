@@ -19,7 +19,7 @@ class StreamCelery(Celery):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__("stream_manager", include=["workers.tasks", "workers.outputs",
-                                                   "workers.audio", "workers.cues"])
+                                                   "workers.audio", "workers.show", "workers.cues"])
         self.settings = settings
 
     @cached_property

@@ -15,6 +15,7 @@ from core import tasks as names
 from core.errors import InvalidInput, StoreContention
 from core.layers import load_new_layer
 from core.schemas.fields import flatten_messages
+from core.show import Actor, load_tween
 from core.store import StateStore
 from core.store.health import HealthChecks
 
@@ -36,61 +37,77 @@ def store_of(task: Task) -> StateStore:
     return task.app.store  # type: ignore[attr-defined, no-any-return]
 
 
+# Layer tasks take the tween as JSON (`transition`; the API checked it) and the `actor`
+# (core.show.Actor as a dict) the history records; both may be absent.
+
+
 @shared_task(name=names.SET_STREAM_STATE, **RETRY)
-def set_stream_state(self: Task, command_id: str, action: str) -> int:
+def set_stream_state(self: Task, command_id: str, action: str,
+                     actor: dict[str, Any] | None = None) -> int:
     """Set the desired stream state: start, stop, pause or resume."""
-    return store_of(self).set_stream_state(command_id, action).status
+    return store_of(self).set_stream_state(command_id, action, Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.CREATE_LAYER, **RETRY)
-def create_layer(self: Task, command_id: str, layer: dict[str, Any]) -> int:
+def create_layer(self: Task, command_id: str, layer: dict[str, Any],
+                 transition: dict[str, Any] | None = None,
+                 actor: dict[str, Any] | None = None) -> int:
     """Add a layer, sent as camelCase JSON (the API checked it; it is loaded again here, at
     the worker's own edge)."""
     store = store_of(self)
     try:
         new = load_new_layer(layer)
+        tween = load_tween(transition)
     except ValidationError as exc:
         refused = InvalidInput("the layer is not valid", flatten_messages(exc.messages))
         return store.refuse(command_id, refused).status
-    return store.create_layer(command_id, new).status
+    return store.create_layer(command_id, new, tween, Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.UPDATE_LAYER, **RETRY)
 def update_layer(
-    self: Task, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None
+    self: Task, command_id: str, layer_id: str, patch: dict[str, Any], if_match: int | None,
+    transition: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
 ) -> int:
     """Merge a patch into a layer, optionally only at version `if_match`."""
-    return store_of(self).update_layer(command_id, layer_id, patch, if_match).status
+    return store_of(self).update_layer(command_id, layer_id, patch, if_match,
+                                       load_tween(transition), Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.DELETE_LAYER, **RETRY)
-def delete_layer(self: Task, command_id: str, layer_id: str, if_match: int | None) -> int:
+def delete_layer(self: Task, command_id: str, layer_id: str, if_match: int | None,
+                 transition: dict[str, Any] | None = None,
+                 actor: dict[str, Any] | None = None) -> int:
     """Remove a layer, optionally only at version `if_match`."""
-    return store_of(self).delete_layer(command_id, layer_id, if_match).status
+    return store_of(self).delete_layer(command_id, layer_id, if_match, load_tween(transition),
+                                       Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.SET_VISIBILITY, **RETRY)
 def set_visibility(
-    self: Task, command_id: str, layer_id: str, visible: bool, if_match: int | None
+    self: Task, command_id: str, layer_id: str, visible: bool, if_match: int | None,
+    transition: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
 ) -> int:
     """Show or hide a layer."""
-    return store_of(self).set_visibility(command_id, layer_id, visible, if_match).status
+    return store_of(self).set_visibility(command_id, layer_id, visible, if_match,
+                                         load_tween(transition), Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.REORDER_LAYERS, **RETRY)
-def reorder_layers(self: Task, command_id: str, ids: list[str]) -> int:
+def reorder_layers(self: Task, command_id: str, ids: list[str],
+                   actor: dict[str, Any] | None = None) -> int:
     """Restack every layer, bottom first."""
-    return store_of(self).reorder_layers(command_id, ids).status
+    return store_of(self).reorder_layers(command_id, ids, Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.CONTROL_PLAYBACK, **RETRY)
 def control_playback(
     self: Task, command_id: str, layer_id: str, action: str, position: float | None,
-    if_match: int | None,
+    if_match: int | None, actor: dict[str, Any] | None = None,
 ) -> int:
     """Play, pause, restart or seek a video layer."""
     return store_of(self).control_playback(command_id, layer_id, action, position,
-                                           if_match).status
+                                           if_match, Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.POST_CHAT, **RETRY)

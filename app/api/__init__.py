@@ -7,6 +7,7 @@ from app.api import (
     audio,
     chat,
     commands,
+    cues,
     health,
     layer_types,
     layers,
@@ -14,12 +15,14 @@ from app.api import (
     outputs,
     preview,
     recordings,
+    scenes,
+    show,
     stream,
 )
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint, and the OpenAPI document describing them."""
-    for module in (stream, layers, layer_types, outputs, audio, recordings, chat, media,
-                   health, commands, preview, openapi):
+    for module in (stream, layers, layer_types, show, scenes, cues, outputs, audio,
+                   recordings, chat, media, health, commands, preview, openapi):
         app.register_blueprint(module.blueprint)

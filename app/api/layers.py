@@ -5,12 +5,14 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, url_for
+from marshmallow import Schema
 
+from app.auth import request_actor
 from app.http import (
     command_response,
     if_match,
     json_body,
-    json_input,
+    json_with_transition,
     resource_id,
     resource_response,
 )
@@ -36,6 +38,7 @@ blueprint = Blueprint("layers", __name__, url_prefix="/stream/layers")
 _visibility = VisibilitySchema()
 _reorder = ReorderSchema()
 _playback = PlaybackActionSchema()
+_NO_FIELDS = Schema.from_dict({})()
 
 
 @blueprint.get("")
@@ -48,13 +51,14 @@ def list_layers() -> Response:
 
 @blueprint.post("")
 def create_layer() -> Response:
-    """Add a layer; 201 with the layer and its Location."""
-    new = json_input(load_new_layer)
+    """Add a layer; 201 with the layer and its Location. With a `transition` it fades in."""
+    new, transition = json_with_transition(load_new_layer)
     wire = dump_new_layer(new)
-    _check_media(new.type, wire["content"])
+    check_media(new.type, wire["content"])
     command_id, outcome = services().bus.run(
-        tasks.CREATE_LAYER, layer=wire,
-        shown={"layer": {**wire, "content": _masked(new.type, wire["content"])}})
+        tasks.CREATE_LAYER, layer=wire, transition=transition,
+        actor=request_actor().to_wire(),
+        shown={"layer": {**wire, "content": masked(new.type, wire["content"])}})
     response = command_response(command_id, outcome)
     if outcome is not None and outcome.status == 201:
         response.headers["Location"] = url_for(".get_layer", layer_id=outcome.body["id"])
@@ -71,19 +75,20 @@ def get_layer(layer_id: str) -> Response:
 @blueprint.patch("/<layer_id>")
 def update_layer(layer_id: str) -> Response:
     """Change some fields; transform and content merge key by key. If-Match makes it
-    conditional."""
+    conditional; a `transition` moves the numbers there on air."""
     layer_id = resource_id(layer_id)
     expected = if_match()
-    patch = json_input(load_patch)
+    patch, transition = json_with_transition(load_patch)
     shown = None
     if "content" in patch:
         # The worker checks the content against the layer's type when it merges the change;
         # only whether a media file exists is checked here, where the library is.
         type_name = services().store.layer(layer_id).type
-        _check_media(type_name, patch["content"])
-        shown = {"patch": {**patch, "content": _masked(type_name, patch["content"])}}
+        check_media(type_name, patch["content"])
+        shown = {"patch": {**patch, "content": masked(type_name, patch["content"])}}
     command_id, outcome = services().bus.run(
-        tasks.UPDATE_LAYER, layer_id=layer_id, patch=patch, if_match=expected, shown=shown)
+        tasks.UPDATE_LAYER, layer_id=layer_id, patch=patch, if_match=expected,
+        transition=transition, actor=request_actor().to_wire(), shown=shown)
     return command_response(command_id, outcome)
 
 
@@ -97,7 +102,7 @@ def control_playback(layer_id: str) -> Response:
     store = services().store
     command_id, outcome = services().bus.run(
         tasks.CONTROL_PLAYBACK, layer_id=layer_id, action=body["action"],
-        position=body["position"], if_match=expected)
+        position=body["position"], if_match=expected, actor=request_actor().to_wire())
     if outcome is not None and outcome.status == 200:
         # Answered as a read: the position now, wrapped, with the duration.
         outcome = replace(outcome, body=store.layer_reads([load_layer(outcome.body)])[0])
@@ -106,21 +111,26 @@ def control_playback(layer_id: str) -> Response:
 
 @blueprint.delete("/<layer_id>")
 def delete_layer(layer_id: str) -> Response:
-    """Remove a layer (204). If-Match makes it conditional."""
+    """Remove a layer (204). If-Match makes it conditional; an optional body
+    `{"transition"}` fades it out first."""
     layer_id = resource_id(layer_id)
+    expected = if_match()
+    _, transition = json_with_transition(_NO_FIELDS.load, optional=True)
     command_id, outcome = services().bus.run(
-        tasks.DELETE_LAYER, layer_id=layer_id, if_match=if_match())
+        tasks.DELETE_LAYER, layer_id=layer_id, if_match=expected, transition=transition,
+        actor=request_actor().to_wire())
     return command_response(command_id, outcome)
 
 
 @blueprint.post("/<layer_id>/visibility")
 def set_visibility(layer_id: str) -> Response:
-    """Show or hide a layer: {"visible": bool}."""
+    """Show or hide a layer: {"visible": bool, "transition"?} (with a tween it fades)."""
     layer_id = resource_id(layer_id)
     expected = if_match()
-    body = json_body(_visibility)
+    body, transition = json_with_transition(_visibility.load)
     command_id, outcome = services().bus.run(
-        tasks.SET_VISIBILITY, layer_id=layer_id, visible=body["visible"], if_match=expected)
+        tasks.SET_VISIBILITY, layer_id=layer_id, visible=body["visible"], if_match=expected,
+        transition=transition, actor=request_actor().to_wire())
     return command_response(command_id, outcome)
 
 
@@ -128,12 +138,14 @@ def set_visibility(layer_id: str) -> Response:
 def reorder_layers() -> Response:
     """Restack: {"ids": [every layer id, bottom first]}; zIndex becomes the position."""
     body = json_body(_reorder)
-    command_id, outcome = services().bus.run(tasks.REORDER_LAYERS, ids=body["ids"])
+    command_id, outcome = services().bus.run(tasks.REORDER_LAYERS, ids=body["ids"],
+                                             actor=request_actor().to_wire())
     return command_response(command_id, outcome)
 
 
-def _check_media(type_name: str, content: Mapping[str, Any]) -> None:
-    """Every media file the content names (fields of kind media) must exist in MEDIA_ROOT."""
+def check_media(type_name: str, content: Mapping[str, Any], prefix: str = "") -> None:
+    """Every media file the content names (fields of kind media) must exist in MEDIA_ROOT;
+    errors name `<prefix>content.<field>`."""
     layer_type = find_layer_type(type_name)
     if layer_type is None:
         return
@@ -146,13 +158,13 @@ def _check_media(type_name: str, content: Mapping[str, Any]) -> None:
             path = resolve_source(services().settings.media_root, source)
         except MediaPathError as exc:
             raise InvalidInput("the media source is not allowed",
-                               {f"content.{name}": str(exc)}) from None
+                               {f"{prefix}content.{name}": str(exc)}) from None
         if not path.is_file():
-            raise InvalidInput("the media source does not exist",
-                               {f"content.{name}": f"no file {source!r} in the media library"})
+            raise InvalidInput("the media source does not exist", {
+                f"{prefix}content.{name}": f"no file {source!r} in the media library"})
 
 
-def _masked(type_name: str, content: Mapping[str, Any]) -> dict[str, Any]:
+def masked(type_name: str, content: Mapping[str, Any]) -> dict[str, Any]:
     """`content` with its secret fields masked, for what Celery logs and Flower show."""
     layer_type = find_layer_type(type_name)
     hidden = layer_type.secret_fields if layer_type is not None else ()

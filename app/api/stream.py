@@ -2,6 +2,7 @@
 
 from flask import Blueprint, Response
 
+from app.auth import request_actor
 from app.http import command_response, no_body, resource_response
 from app.services import services
 from core.tasks import SET_STREAM_STATE
@@ -18,7 +19,8 @@ def status() -> Response:
 
 def _control(action: str) -> Response:
     no_body()
-    command_id, outcome = services().bus.run(SET_STREAM_STATE, action=action)
+    command_id, outcome = services().bus.run(SET_STREAM_STATE, action=action,
+                                             actor=request_actor().to_wire())
     if outcome is None or outcome.status != 200:
         return command_response(command_id, outcome)
     return status()

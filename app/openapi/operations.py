@@ -28,14 +28,27 @@ from app.openapi.schemas import (
     RecordingSchema,
     TicketSchema,
 )
+from app.openapi.show_schemas import (
+    BatchInputSchema,
+    BatchResultSchema,
+    DeleteBodySchema,
+    HistorySchema,
+    LayerWithTransitionSchema,
+    PatchWithTransitionSchema,
+    ReplaySchema,
+    SceneInputSchema,
+    ScenePatchSchema,
+    SceneSchema,
+    TakeInputSchema,
+    TakeResultSchema,
+    VisibilityWithTransitionSchema,
+)
 from core.audio.schemas import AudioPatchSchema, BedActionSchema
+from core.cues.schemas import CueInputSchema, CueSchema
 from core.layers.playback import PlaybackActionSchema
 from core.layers.schemas import (
-    LayerInputSchema,
-    LayerPatchSchema,
     LayerSchema,
     ReorderSchema,
-    VisibilitySchema,
 )
 from core.media import MEDIA_TYPES
 from core.outputs.schemas import OutputInputSchema, OutputPatchSchema, OutputSchema
@@ -106,6 +119,13 @@ _RECORDING_NAME = {"name": "name", "in": "path", "required": True,
 _RANGE = {"name": "Range", "in": "header", "required": False,
           "description": "one byte range: bytes=0-99, bytes=100- or the last N: bytes=-N",
           "schema": {"type": "string"}}
+_CUE_ID = {"name": "cue_id", "in": "path", "required": True, "description": "a cue id",
+           "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}}
+_SCENE_ID = {"name": "scene_id", "in": "path", "required": True, "description": "a scene id",
+             "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}}
+_BEFORE = {"name": "before", "in": "query", "required": False,
+           "description": "only changes older than this seq (the `next` of a page)",
+           "schema": {"type": "integer", "minimum": 1}}
 _CONTENT_RANGE = {"description": "the part sent and the whole size: bytes 0-99/12345, or "
                                  "bytes */12345 with a 416",
                   "required": True, "schema": {"type": "string"}}
@@ -150,25 +170,57 @@ OPERATIONS: dict[str, Operation] = {
         {200: json_response("every layer, bottom first", LayerReadSchema(many=True))}),
     "layers.create_layer": Operation(
         {201: json_response("the new layer", LayerSchema, ETag=ETAG, Location=LOCATION)},
-        _INPUT + ("LimitExceeded",), Body(LayerInputSchema), pending=True),
+        _INPUT + ("LimitExceeded",), Body(LayerWithTransitionSchema), pending=True),
     "layers.get_layer": Operation(
         {200: json_response("the layer", LayerReadSchema, ETag=ETAG)}, ("NotFound",),
         parameters=("layer_id",)),
     "layers.update_layer": Operation(
-        {200: _LAYER}, _CHANGE, Body(LayerPatchSchema(partial=True)),
+        {200: _LAYER}, _CHANGE, Body(PatchWithTransitionSchema(partial=True)),
         parameters=("layer_id", "IfMatch"), pending=True),
     "layers.delete_layer": Operation(
-        {204: {"description": "deleted"}}, ("BadRequest", "NotFound", "VersionConflict"),
+        {204: {"description": "deleted"}}, _CHANGE, Body(DeleteBodySchema, required=False),
         parameters=("layer_id", "IfMatch"), pending=True),
     "layers.set_visibility": Operation(
-        {200: _LAYER}, _CHANGE, Body(VisibilitySchema), parameters=("layer_id", "IfMatch"),
-        pending=True),
+        {200: _LAYER}, _CHANGE, Body(VisibilityWithTransitionSchema),
+        parameters=("layer_id", "IfMatch"), pending=True),
     "layers.control_playback": Operation(
         {200: _LAYER}, _CHANGE + ("Conflict",), Body(PlaybackActionSchema),
         parameters=("layer_id", "IfMatch"), pending=True),
     "layers.reorder_layers": Operation(
         {200: json_response("every layer in its new order", LayerSchema(many=True))},
         _INPUT + ("Conflict",), Body(ReorderSchema), pending=True),
+    "show.apply_batch": Operation(
+        {200: json_response("the layers after the batch and one result per operation",
+                            BatchResultSchema)},
+        _INPUT + ("NotFound", "Conflict", "VersionConflict", "LimitExceeded"),
+        Body(BatchInputSchema), pending=True),
+    "show.history": Operation(
+        {200: json_response("changes, newest first", HistorySchema)}, ("BadRequest",),
+        parameters=("limit", _BEFORE)),
+    "show.undo": Operation(
+        {200: json_response("the change undone", ReplaySchema)}, _INPUT + ("Conflict",),
+        _NO_BODY, pending=True),
+    "show.redo": Operation(
+        {200: json_response("the change redone", ReplaySchema)}, _INPUT + ("Conflict",),
+        _NO_BODY, pending=True),
+    "scenes.list_scenes": Operation(
+        {200: json_response("every scene, by name", SceneSchema(many=True))}),
+    "scenes.create_scene": Operation(
+        {201: json_response("the new scene", SceneSchema, Location=LOCATION)},
+        _INPUT + ("Conflict", "LimitExceeded"), Body(SceneInputSchema), pending=True),
+    "scenes.get_scene": Operation(
+        {200: json_response("the scene", SceneSchema)}, ("NotFound",),
+        parameters=(_SCENE_ID,)),
+    "scenes.update_scene": Operation(
+        {200: json_response("the scene", SceneSchema)}, _CHANGE + ("Conflict",),
+        Body(ScenePatchSchema), parameters=(_SCENE_ID, "IfMatch"), pending=True),
+    "scenes.delete_scene": Operation(
+        {204: {"description": "deleted"}}, ("NotFound",), parameters=(_SCENE_ID,),
+        pending=True),
+    "scenes.take_scene": Operation(
+        {200: json_response("the program after the take", TakeResultSchema)},
+        _INPUT + ("NotFound", "LimitExceeded"), Body(TakeInputSchema, required=False),
+        parameters=(_SCENE_ID,), pending=True),
     "outputs.list_outputs": Operation(
         {200: json_response("every output with its state", OutputReadSchema(many=True))}),
     "outputs.create_output": Operation(
@@ -184,6 +236,17 @@ OPERATIONS: dict[str, Operation] = {
     "outputs.delete_output": Operation(
         {204: {"description": "deleted"}}, ("BadRequest", "NotFound", "VersionConflict"),
         parameters=("output_id", "IfMatch"), pending=True),
+    "cues.list_cues": Operation(
+        {200: json_response("every cue: scheduled ones by nextAt, then the rest newest first",
+                            CueSchema(many=True))}),
+    "cues.create_cue": Operation(
+        {201: json_response("the new cue", CueSchema, Location=LOCATION)},
+        _INPUT + ("LimitExceeded",), Body(CueInputSchema), pending=True),
+    "cues.get_cue": Operation(
+        {200: json_response("the cue", CueSchema)}, ("NotFound",), parameters=(_CUE_ID,)),
+    "cues.delete_cue": Operation(
+        {204: {"description": "cancelled: removed, it never runs"}}, ("NotFound",),
+        parameters=(_CUE_ID,), pending=True),
     "audio.get_audio": Operation({200: _AUDIO[200]}),
     "audio.update_audio": Operation(
         _AUDIO, _INPUT, Body(AudioPatchSchema(partial=True)), parameters=("IfMatch",),

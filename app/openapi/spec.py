@@ -211,16 +211,19 @@ def _describe_content(schemas: dict[str, Any]) -> None:
                for kind in layer_types()]
     what = "by type: " + ", ".join(f"{kind} {kind.capitalize()}Content"
                                    for kind in layer_types())
-    for name in ("LayerInput", "Layer", "LayerRead"):
+    # The layer schemas and the show control ones built on them (app.openapi.show_schemas).
+    layers = ("LayerInput", "Layer", "LayerRead", "LayerWithTransition", "SceneLayerInput")
+    for name in (name for name in layers if name in schemas):
         schemas[name]["properties"]["content"] = {"anyOf": full, "description": what}
         # The type is checked against the registry at load time, which apispec cannot see.
         schemas[name]["properties"]["type"]["enum"] = list(layer_types())
-    patch = schemas["LayerPatch"]
-    patch["properties"]["content"] = {
-        "anyOf": partial, "description": "keys to change, merged into the layer's content"}
-    patch["minProperties"] = 1
+    patches = [name for name in ("LayerPatch", "PatchWithTransition") if name in schemas]
+    for name in patches:
+        schemas[name]["properties"]["content"] = {
+            "anyOf": partial, "description": "keys to change, merged into the layer's content"}
+        schemas[name]["minProperties"] = 1
     # A partial load fills no defaults: a key left out of a change keeps its value.
-    for name in ("LayerPatch", *(f"{kind.capitalize()}ContentPatch" for kind in layer_types())):
+    for name in (*patches, *(f"{kind.capitalize()}ContentPatch" for kind in layer_types())):
         for prop in schemas[name]["properties"].values():
             prop.pop("default", None)
 

@@ -109,8 +109,12 @@ def _server_messages(settings: Settings) -> list[dict[str, Any]]:
         {"type": "layerUpdate", "payload": {
             "type": "object", "required": ["event", "eventId", "data"],
             "properties": {
-                "event": {"type": "string", "enum": sorted(LAYER_EVENTS)},
-                "eventId": {"type": "string", "description": "Redis stream entry id"},
+                "event": {"type": "string",
+                          "enum": sorted(LAYER_EVENTS - {"layers.batch"})},
+                "eventId": {"type": "string", "description": "Redis stream entry id (a "
+                            "batch's changes share the batch's)"},
+                "batch": {"type": "boolean", "description": "true on each change of an "
+                          "atomic batch or scene take, sent back to back"},
                 "data": {"description": "the layer; {id, version} for layer.deleted; "
                                         "{layers: [{id, zIndex, version}]} for "
                                         "layers.reordered",

@@ -1,10 +1,11 @@
 """What the preview clients hear besides frames: layer events and the stream state.
 
 One thread per preview process follows the store's event stream: every layer event becomes a
-`layerUpdate`, and the stream status (the body of GET /stream/status) is read every
-STATUS_POLL_SECONDS and after every stream event, and sent as `streamState` whenever it
-changed, and while live also every LIVE_STATE_EVERY_SECONDS when it did not (a little under a
-second, so a client hears it at least once a second despite network jitter).
+`layerUpdate` (a batch: one per change it made, back to back), and the stream status (the
+body of GET /stream/status) is read every STATUS_POLL_SECONDS and after every stream event,
+and sent as `streamState` whenever it changed, and while live also every
+LIVE_STATE_EVERY_SECONDS when it did not (a little under a second, so a client hears it at
+least once a second despite network jitter).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ STATUS_POLL_SECONDS = 0.25
 LIVE_STATE_EVERY_SECONDS = 0.9
 RETRY_SECONDS = 0.5
 LAYER_EVENTS = frozenset({events.LAYER_CREATED, events.LAYER_UPDATED, events.LAYER_DELETED,
-                          events.LAYER_VISIBILITY, events.LAYERS_REORDERED})
+                          events.LAYER_VISIBILITY, events.LAYERS_REORDERED,
+                          events.LAYERS_BATCH})
 
 # The longest one XREAD waits: the status is polled in between. The store's client needs a
 # read timeout longer than this.
@@ -37,9 +39,16 @@ def message(kind: str, payload: Any) -> str:
     return json.dumps({"type": kind, "payload": payload}, separators=(",", ":"))
 
 
-def layer_update(event: StoredEvent) -> str:
-    """The `layerUpdate` message of a layer event."""
-    return message("layerUpdate", {"event": event.type, "eventId": event.id, "data": event.data})
+def layer_updates(event: StoredEvent) -> list[str]:
+    """The `layerUpdate` messages of a layer event: one, or one per change of a batch (marked
+    `batch: true`, with the batch's event id), so that clients knowing only single changes
+    follow batches too."""
+    if event.type != events.LAYERS_BATCH:
+        return [message("layerUpdate",
+                        {"event": event.type, "eventId": event.id, "data": event.data})]
+    return [message("layerUpdate", {"event": change.get("type"), "eventId": event.id,
+                                    "data": change.get("data"), "batch": True})
+            for change in event.data.get("events", []) if isinstance(change, dict)]
 
 
 class StateFeed(BackgroundLoop):
@@ -74,7 +83,8 @@ class StateFeed(BackgroundLoop):
         stream_changed = False
         for event in found:
             if event.type in LAYER_EVENTS:
-                self._roster.broadcast_message(layer_update(event))
+                for text in layer_updates(event):
+                    self._roster.broadcast_message(text)
             stream_changed |= event.type == events.STREAM_STATE
         now = time.monotonic()
         if stream_changed or now >= self._next_poll or now >= self._keepalive_at():

@@ -79,7 +79,7 @@ class CommandRunner:
                 log.info("command %s was already applied; returning its outcome", command_id)
                 return stored
             if result == CommitResult.APPLIED:
-                return planned.outcome
+                return stored or planned.outcome
             if result == CommitResult.LIMIT and planned.cap is not None:
                 # Record the refusal as this command's outcome, through the same commit path.
                 plan = _refusal(planned.cap[2])

@@ -32,7 +32,6 @@ from core.config import Settings
 from core.errors import (
     Conflict,
     InvalidInput,
-    LimitExceeded,
     StoreContention,
 )
 from core.keys import Keys
@@ -40,22 +39,24 @@ from core.layers import (
     Layer,
     NewLayer,
     apply_patch,
-    dump_layer,
-    find_layer_type,
     layer_order,
     load_layer,
 )
-from core.layers.playback import Playback
 from core.layers.reads import layer_read
-from core.layers.schemas import Z_INDEX
 from core.schemas import ChatMessageSchema, StreamRecordSchema
 from core.schemas.fields import flatten_messages
+from core.show import API_ACTOR, Actor, Tween, load_scene_cut
+from core.show.batch import load_batch
 from core.store.audio import AudioStore
 from core.store.commands import CAS_ATTEMPTS, CommandRunner
 from core.store.cues import CueStore
+from core.store.history import state_entry
+from core.store.layer_changes import LayerChanges
+from core.store.layer_edit import EditOptions
 from core.store.live import TICKET_TTL_SECONDS, LiveState
 from core.store.outputs import OutputStore, with_state
-from core.store.values import StoredValues, check_version, now_ms
+from core.store.scenes import SceneStore
+from core.store.values import StoredValues, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class StateStore(CommandRunner):
 
     def __init__(
         self, client: redis.Redis, keys: Keys, *, max_layers: int, chat_history: int,
-        events_maxlen: int, clock: Callable[[], int] = now_ms, max_cues: int = 200,
+        events_maxlen: int, clock: Callable[[], int] = now_ms, max_scenes: int = 100,
+        undo_depth: int = 200, max_cues: int = 200,
     ) -> None:
         super().__init__(client, keys, Committer(client, keys, events_maxlen=events_maxlen))
         self.max_layers = max_layers
@@ -84,6 +86,9 @@ class StateStore(CommandRunner):
         self.outputs = OutputStore(client, keys, self._values, self.run, clock)
         self.audio = AudioStore(client, keys, self._values, self.run)
         self.cues = CueStore(client, keys, self._values, self.run, clock, max_cues)
+        self.scenes = SceneStore(client, keys, self._values, self.run, clock, max_scenes)
+        self.changes = LayerChanges(client, keys, self._values, self.run, clock, max_layers,
+                                    undo_depth)
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
@@ -91,6 +96,7 @@ class StateStore(CommandRunner):
         return cls(
             client, Keys(settings.redis_prefix), max_layers=settings.max_layers,
             chat_history=settings.chat_history, events_maxlen=settings.events_maxlen,
+            max_scenes=settings.max_scenes, undo_depth=settings.undo_depth,
             max_cues=settings.max_cues,
         )
 
@@ -204,8 +210,10 @@ class StateStore(CommandRunner):
 
     # ---- mutations ---------------------------------------------------------------------
 
-    def set_stream_state(self, command_id: str, action: str) -> Outcome:
-        """start / stop / pause / resume the desired state; repeating one changes nothing."""
+    def set_stream_state(self, command_id: str, action: str,
+                         actor: Actor = API_ACTOR) -> Outcome:
+        """start / stop / pause / resume the desired state; repeating one changes nothing.
+        The history records it (it is not undoable: undo never starts or stops a stream)."""
         if action not in STREAM_ACTIONS:
             raise ValueError(f"unknown stream action {action!r}")
 
@@ -222,62 +230,39 @@ class StateStore(CommandRunner):
                 Outcome(200, new),
                 [Change(self.keys.stream, STREAM_FIELD, raw, dumps(new))],
                 event=(events.STREAM_STATE, {"action": action, **new}),
+                history=state_entry(f"stream.{action}", actor, {"state": record["state"]},
+                                    {"state": target}, now),
             )
 
         return self.run(command_id, plan)
 
-    def create_layer(self, command_id: str, new: NewLayer) -> Outcome:
-        """Add a layer; without a zIndex it goes on top."""
-
-        layer_id = secrets.token_hex(6)
-
-        def plan() -> Plan:
-            now = self._clock()
-            z_index = new.z_index
-            if z_index is None:
-                top = max((other.z_index for other in self.layers()), default=-1) + 1
-                z_index = min(top, Z_INDEX.max)
-            playable = find_layer_type(new.type)
-            layer = Layer(
-                id=layer_id, type=new.type, name=new.name, content=new.content,
-                visible=new.visible, opacity=new.opacity, transform=new.transform,
-                z_index=z_index, version=1, created_at=now, updated_at=now,
-                playback=Playback.started(now) if playable and playable.playable else None)
-            shown = dump_layer(layer)
-            return Plan(
-                Outcome(201, shown),
-                [Change(self.keys.layers, layer_id, None, dumps(dump_layer(layer, secrets=True)))],
-                event=(events.LAYER_CREATED, shown),
-                cap=(self.keys.layers, self.max_layers, LimitExceeded(
-                    f"at most {self.max_layers} layers (MAX_LAYERS)",
-                    {"layers": f"limit is {self.max_layers}"})),
-            )
-
-        return self.run(command_id, plan)
+    def create_layer(self, command_id: str, new: NewLayer, tween: Tween | None = None,
+                     actor: Actor = API_ACTOR) -> Outcome:
+        """Add a layer; without a zIndex it goes on top (with a tween it fades in)."""
+        return cast(Outcome, self.changes.create(command_id, new, EditOptions(actor, tween)))
 
     def update_layer(
         self, command_id: str, layer_id: str, patch: Mapping[str, Any],
-        if_match: int | None = None,
+        if_match: int | None = None, tween: Tween | None = None, actor: Actor = API_ACTOR,
     ) -> Outcome:
         """Merge a camelCase change into a layer (`core.layers.apply_patch`: the merge checks
-        the whole layer against its type)."""
-        return self._change_layer(
-            command_id, layer_id, if_match, events.LAYER_UPDATED,
-            lambda layer: apply_patch(layer, patch),
-        )
+        the whole layer against its type); with a tween its numbers move there on air."""
+        return cast(Outcome, self.changes.change(
+            command_id, layer_id, if_match, "layer.update", events.LAYER_UPDATED,
+            lambda layer: apply_patch(layer, patch), EditOptions(actor, tween)))
 
     def set_visibility(
-        self, command_id: str, layer_id: str, visible: bool, if_match: int | None = None
+        self, command_id: str, layer_id: str, visible: bool, if_match: int | None = None,
+        tween: Tween | None = None, actor: Actor = API_ACTOR,
     ) -> Outcome:
-        """Show or hide a layer."""
-        return self._change_layer(
-            command_id, layer_id, if_match, events.LAYER_VISIBILITY,
-            lambda layer: replace(layer, visible=visible),
-        )
+        """Show or hide a layer (with a tween it fades)."""
+        return cast(Outcome, self.changes.change(
+            command_id, layer_id, if_match, "layer.visibility", events.LAYER_VISIBILITY,
+            lambda layer: replace(layer, visible=visible), EditOptions(actor, tween)))
 
     def control_playback(
         self, command_id: str, layer_id: str, action: str, position: float | None = None,
-        if_match: int | None = None,
+        if_match: int | None = None, actor: Actor = API_ACTOR,
     ) -> Outcome:
         """Play, pause, restart or seek a video layer: its playback anchor moves to now."""
 
@@ -287,48 +272,55 @@ class StateStore(CommandRunner):
                                {"type": f"is {layer.type}, not video"})
             return replace(layer, playback=layer.playback.after(action, self._clock(), position))
 
-        return self._change_layer(command_id, layer_id, if_match, events.LAYER_UPDATED, change)
+        return cast(Outcome, self.changes.change(
+            command_id, layer_id, if_match, "layer.playback", events.LAYER_UPDATED, change,
+            EditOptions(actor)))
 
-    def delete_layer(self, command_id: str, layer_id: str, if_match: int | None = None) -> Outcome:
-        """Remove a layer."""
+    def delete_layer(self, command_id: str, layer_id: str, if_match: int | None = None,
+                     tween: Tween | None = None, actor: Actor = API_ACTOR) -> Outcome:
+        """Remove a layer (with a tween it fades out first)."""
+        return cast(Outcome, self.changes.delete(command_id, layer_id, if_match,
+                                                 EditOptions(actor, tween)))
 
-        def plan() -> Plan:
-            raw, layer = self._layer_for_change(layer_id, if_match)
-            return Plan(
-                Outcome(204, None),
-                [Change(self.keys.layers, layer_id, raw, None)],
-                event=(events.LAYER_DELETED, {"id": layer_id, "version": layer.version + 1}),
-            )
-
-        return self.run(command_id, plan)
-
-    def reorder_layers(self, command_id: str, ids: list[str]) -> Outcome:
+    def reorder_layers(self, command_id: str, ids: list[str],
+                       actor: Actor = API_ACTOR) -> Outcome:
         """Restack layers: `ids` names every layer, bottom first; zIndex becomes the position."""
+        return cast(Outcome, self.changes.restack(command_id, ids, EditOptions(actor)))
 
-        def plan() -> Plan:
-            raws = self._layer_hash()
-            current = {layer.id: layer for layer in self.layers()}
-            missing = sorted(set(current) - set(ids))
-            unknown = sorted(set(ids) - set(current))
-            if missing or unknown:
-                raise Conflict("the order must name every layer exactly once",
-                               {"ids": f"missing {missing}, unknown {unknown}"})
-            now = self._clock()
-            changes, stacked = [], []
-            for position, layer_id in enumerate(ids):
-                layer = current[layer_id]
-                if layer.z_index != position:
-                    layer = replace(layer, z_index=position, version=layer.version + 1,
-                                    updated_at=now)
-                    changes.append(Change(self.keys.layers, layer_id, raws[layer_id],
-                                          dumps(dump_layer(layer, secrets=True))))
-                stacked.append(dump_layer(layer))
-            summary = [{"id": lyr["id"], "zIndex": lyr["zIndex"], "version": lyr["version"]}
-                       for lyr in stacked]
-            return Plan(Outcome(200, stacked), changes,
-                        event=(events.LAYERS_REORDERED, {"layers": summary}) if changes else None)
+    def batch(self, command_id: str, operations: list[dict[str, Any]],
+              transition: dict[str, Any] | None, actor: Actor = API_ACTOR,
+              effective_at: int | None = None) -> Outcome:
+        """Apply a batch (wire form, checked here: errors name operations.<i>.<field>) all
+        at once or not at all."""
+        try:
+            batch = load_batch({"operations": operations, "transition": transition})
+        except ValidationError as exc:
+            return self.refuse(command_id, InvalidInput(
+                "the batch is not valid", flatten_messages(exc.messages)))
+        return cast(Outcome, self.changes.batch(command_id, batch, actor, effective_at))
 
-        return self.run(command_id, plan)
+    def take_scene(self, command_id: str, scene_id: str, transition: dict[str, Any] | None,
+                   actor: Actor = API_ACTOR, effective_at: int | None = None) -> Outcome:
+        """Make scene `scene_id` the program, with a cut, fade or wipe."""
+        try:
+            cut = load_scene_cut(transition)
+        except ValidationError as exc:
+            return self.refuse(command_id, InvalidInput(
+                "the transition is not valid", flatten_messages(exc.messages, "transition")))
+        return cast(Outcome, self.changes.take(
+            command_id, lambda: self.scenes.get(scene_id), cut, actor, effective_at))
+
+    def undo(self, command_id: str, actor: Actor = API_ACTOR) -> Outcome:
+        """Revert the newest undoable change as a new change."""
+        return cast(Outcome, self.changes.undo(command_id, actor))
+
+    def redo(self, command_id: str, actor: Actor = API_ACTOR) -> Outcome:
+        """Replay the newest undone change as a new change."""
+        return cast(Outcome, self.changes.redo(command_id, actor))
+
+    def history(self, limit: int, before: int | None = None) -> dict[str, Any]:
+        """`GET /stream/history`: entries newest first, and the seq to page on from."""
+        return self.changes.history.entries(limit, before)
 
     def post_chat(self, command_id: str, author: str, message: str) -> Outcome:
         """Append a chat message; the history keeps the latest CHAT_HISTORY."""
@@ -358,28 +350,6 @@ class StateStore(CommandRunner):
 
     # ---- internals ---------------------------------------------------------------------
 
-    def _change_layer(
-        self, command_id: str, layer_id: str, if_match: int | None, event_type: str,
-        change: Callable[[Layer], Layer],
-    ) -> Outcome:
-        def plan() -> Plan:
-            raw, layer = self._layer_for_change(layer_id, if_match)
-            try:
-                changed_layer = change(layer)
-            except ValidationError as exc:
-                raise InvalidInput(
-                    "the change is not valid", flatten_messages(exc.messages)) from None
-            # `change` returns a valid layer; the server fields below are ours.
-            changed = replace(changed_layer, version=layer.version + 1, updated_at=self._clock())
-            shown = dump_layer(changed)
-            return Plan(
-                Outcome(200, shown),
-                [Change(self.keys.layers, layer_id, raw, dumps(dump_layer(changed, secrets=True)))],
-                event=(event_type, shown),
-            )
-
-        return self.run(command_id, plan)
-
     def _layer_hash(self) -> dict[str, str]:
         """Every stored layer's raw JSON by id (the client decodes replies to str)."""
         return cast(dict[str, str], self.redis.hgetall(self.keys.layers))
@@ -389,11 +359,6 @@ class StateStore(CommandRunner):
         raw = cast(str | None, self.redis.hget(self.keys.layers, layer_id))
         layer = self._values.require(self.keys.layers, layer_id, raw, load_layer, "layer")
         return cast(str, raw), layer
-
-    def _layer_for_change(self, layer_id: str, if_match: int | None) -> tuple[str, Layer]:
-        raw, layer = self._read_layer(layer_id)
-        check_version("layer", layer_id, layer.version, if_match, lambda: dump_layer(layer))
-        return raw, layer
 
     def _stream_with_raw(self) -> tuple[str, dict[str, Any]]:
         """The stored stream record and its raw JSON, writing the defaults if it is missing."""

@@ -1,0 +1,84 @@
+"""Show control: atomic batches of layer changes, the change history, undo and redo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from app.api.layers import check_media, masked
+from app.auth import request_actor
+from app.http import command_response, json_input, no_body, query_int, resource_response
+from app.services import services
+from core import tasks
+from core.show.batch import CreateOp, Operation, UpdateOp, dump_operation, load_batch
+from core.show.transition import dump_tween
+
+blueprint = Blueprint("show", __name__, url_prefix="/stream")
+
+HISTORY_PAGE_MAX = 200
+
+
+@blueprint.post("/batch")
+def apply_batch() -> Response:
+    """Create, update, delete and reorder layers all at once or not at all: {"operations":
+    [...], "transition"?}. 200 with the layers after it and one result per operation; 400,
+    404, 409 or 412 naming `operations.<i>.<field>`, and nothing changed."""
+    batch = json_input(load_batch)
+    store = services().store
+    operations = [dump_operation(op) for op in batch.operations]
+    for index, (operation, wire) in enumerate(zip(batch.operations, operations, strict=True)):
+        prefix = f"operations.{index}."
+        if isinstance(operation, CreateOp):
+            check_media(operation.layer.type, wire["layer"]["content"], f"{prefix}layer.")
+        elif isinstance(operation, UpdateOp) and "content" in operation.changes:
+            stored = {layer.id: layer.type for layer in store.layers()}
+            if operation.id in stored:
+                check_media(stored[operation.id], operation.changes["content"],
+                            f"{prefix}changes.")
+    command_id, outcome = services().bus.run(
+        tasks.APPLY_BATCH, operations=operations,
+        transition=dump_tween(batch.tween) if batch.tween else None,
+        actor=request_actor().to_wire(), shown={"operations": [
+            _masked_operation(operation, wire)
+            for operation, wire in zip(batch.operations, operations, strict=True)]})
+    return command_response(command_id, outcome)
+
+
+@blueprint.get("/history")
+def history() -> Response:
+    """Every change, newest first: {"entries": [...], "next": seq or null};
+    ?limit=1-200 (50) and ?before=<seq> page back."""
+    limit = query_int("limit", 50, 1, HISTORY_PAGE_MAX)
+    before = query_int("before", 0, 1, 2**53) if "before" in request.args else None
+    return resource_response(services().store.history(limit, before))
+
+
+@blueprint.post("/undo")
+def undo() -> Response:
+    """Revert the newest change still undoable, as a new change (409 when there is none)."""
+    return _replay(tasks.UNDO)
+
+
+@blueprint.post("/redo")
+def redo() -> Response:
+    """Replay the newest change undone, as a new change (409 when there is none)."""
+    return _replay(tasks.REDO)
+
+
+def _masked_operation(operation: Operation, wire: dict[str, Any]) -> dict[str, Any]:
+    """An operation as Celery logs and Flower may show it: secret content masked."""
+    if isinstance(operation, CreateOp):
+        layer = wire["layer"]
+        return {**wire, "layer": {**layer, "content": masked(layer["type"], layer["content"])}}
+    if isinstance(operation, UpdateOp) and "content" in operation.changes:
+        return {**wire, "changes": {**wire["changes"], "content": "(masked)"}}
+    return wire
+
+
+def _replay(task: str) -> Response:
+    no_body()
+    command_id, outcome = services().bus.run(task, actor=request_actor().to_wire())
+    return command_response(command_id, outcome)
+
+
