@@ -1,10 +1,17 @@
-"""The celery beat scheduler of the stream manager: only one beat sends the checks.
+"""The celery beat scheduler of the stream manager: only one beat sends the checks and cues.
 
 Two beat processes (say, one per host for redundancy) would otherwise each send every check
 once per tick. Each tick, a beat renews (or tries to take) a lease in Redis; only its holder
 sends tasks, and if it dies its lease expires within three check intervals and another beat
 takes over. The schedule lives in memory: interval checks a few seconds apart gain nothing
 from a schedule file.
+
+Cues live in Redis (core.store.cues). The holder reads their small schedule index every tick
+and sends `cues.fire` for each that is due: LAYER_CUE_LEAD_MS ahead for batches and takes
+(committed early with their time as effectiveAt, they land on the first frame at or after
+it) and at the time itself for stream actions. Celery's beat loop sleeps whatever `tick`
+answers, so a tick answers at most CUE_POLL_SECONDS (a cue created while the beat sleeps is
+seen that soon), or less when a cue is to be sent sooner.
 """
 
 from __future__ import annotations
@@ -13,18 +20,27 @@ import logging
 import os
 import secrets
 import socket
+import time
 from typing import Any
 
 import redis
 from celery.beat import Scheduler
+from kombu.exceptions import OperationalError
 
+from core.cues import LAYER_CUE_LEAD_MS, DueCue
 from core.lease import Lease
 from core.loop import OutageLog
+from core.store import now_ms
+from core.tasks import FIRE_CUE
 
 log = logging.getLogger(__name__)
 
 # Lease lifetime in check intervals: a missed renewal or two is not a handover.
 LEASE_INTERVALS = 3
+CUE_POLL_SECONDS = 0.2
+# A cue sent and still not recorded this long after (its message lost, its task given up) is
+# sent again; each message expires by then, so a worker that was down finds one, not a pile.
+CUE_RESEND_SECONDS = 60.0
 
 
 class SingleBeatScheduler(Scheduler):
@@ -40,13 +56,18 @@ class SingleBeatScheduler(Scheduler):
         self._held = False
         self._outage = OutageLog(log, "cannot reach Redis for the beat lease (%s); not scheduling",
                                  back="Redis reachable again for the beat lease")
+        self._cue_outage = OutageLog(log, "cannot read or send the cues (%s); retrying",
+                                     back="cues read and sent again")
+        # (cue id, due time) -> when it was sent (monotonic): each time is sent once.
+        self._cues_sent: dict[tuple[str, int], float] = {}
         super().setup_schedule()
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        """Send what is due while the lease is ours; otherwise wait a check interval."""
+        """Send what is due while the lease is ours, and answer how long to sleep; otherwise
+        wait a check interval."""
         if not self._keep_lease():
             return self._poll
-        return float(super().tick(*args, **kwargs))
+        return min(float(super().tick(*args, **kwargs)), self._send_due_cues())
 
     def close(self) -> None:
         """Hand the lease over at once on a clean stop, so another beat need not wait."""
@@ -56,6 +77,39 @@ class SingleBeatScheduler(Scheduler):
             except redis.RedisError as exc:
                 log.warning("could not release the beat lease (%s); it expires by itself", exc)
         super().close()
+
+    def _send_due_cues(self) -> float:
+        """Send `cues.fire` for each cue whose sending time has come; answer the seconds until
+        the next one is to be sent (at most CUE_POLL_SECONDS)."""
+        now = now_ms()
+        try:
+            due = self.app.store.cues.due(now + LAYER_CUE_LEAD_MS + int(CUE_POLL_SECONDS * 1000))
+            waiting = [cue for cue in due if cue.send_at > now]
+            self._forget_recorded(due)
+            for cue in due:
+                if cue.send_at <= now and self._not_sent_lately(cue):
+                    self._send_cue(cue)
+            self._cue_outage.succeeded()
+        except (redis.RedisError, OperationalError) as exc:
+            self._cue_outage.failed(exc)
+            return CUE_POLL_SECONDS
+        return min([CUE_POLL_SECONDS, *((cue.send_at - now) / 1000 for cue in waiting)])
+
+    def _send_cue(self, cue: DueCue) -> None:
+        self.send_task(FIRE_CUE, kwargs={"cue_id": cue.id, "due_at": cue.due_at},
+                       producer=self.producer, expires=CUE_RESEND_SECONDS)
+        self._cues_sent[(cue.id, cue.due_at)] = time.monotonic()
+        log.info("cue %s sent for %d (%d ms ahead)", cue.id, cue.due_at, cue.due_at - now_ms())
+
+    def _not_sent_lately(self, cue: DueCue) -> bool:
+        sent = self._cues_sent.get((cue.id, cue.due_at))
+        return sent is None or time.monotonic() - sent > CUE_RESEND_SECONDS
+
+    def _forget_recorded(self, due: list[DueCue]) -> None:
+        """Drop what was sent and is no longer scheduled for that time (recorded, cancelled)."""
+        still = {(cue.id, cue.due_at) for cue in due}
+        for sent in self._cues_sent.keys() - still:
+            del self._cues_sent[sent]
 
     def _keep_lease(self) -> bool:
         try:
