@@ -17,9 +17,12 @@ Semantics (the model is core.layers.Layer; each type's content is in core/layers
 
 Work avoided, because a frame at 30 fps has a budget of milliseconds:
 
-- Each layer is rasterised once into a Tile, cached under everything that decides its pixels
-  except its position (type, content, box, scale, rotation, opacity; the file for images,
-  the formatted string for clocks, the messages shown for chat). Moving a layer reuses it.
+- Each layer is rasterised once, cached under everything that decides its pixels except its
+  position, opacity and rotation (type, content, box, scale; the file for images, the
+  formatted string for clocks, the messages shown for chat). The Tile made from that raster
+  (opacity and rotation applied, render.layers.placement) is cached beside it: moving a layer
+  reuses its tile, and fading or turning it (a tween, render.tweens) only makes the tile
+  again from the cached raster, without drawing the content anew.
 - If no tile, position, visibility or order changed, `compose` returns the very same array
   as last time. Otherwise a private composite of the unchanged bottom layers is kept, and
   only the layers from the first changed one upwards are blended onto a copy of it.
@@ -32,23 +35,26 @@ Video and input layers are decoded by source processes (render.sources), which t
 keeps in step with the layers: on every change of the layer list, and once a second (a file
 replaced in the library), it tells them which sources the layers need, hidden layers included
 (an input stays connected while hidden, so showing it is instant). `release_sources` ends them
-all, for a render worker that stopped drawing.
+all, for a render worker that stopped drawing. A compositor built with `syncs_sources=False`
+draws from sources another compositor keeps (a scene take's outgoing program,
+render.transition), and that one keeps the sources of the layers `compose` is given as
+`also_sourced` running though it does not draw them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from core.layers import Layer
 from render.layers import build_renderers
-from render.layers.base import FrameInput, LayerError, LayerRenderer, RenderContext, Tile
+from render.layers.base import Box, FrameInput, LayerError, LayerRenderer, RenderContext, Tile
 from render.layers.blend import blend, clip
 from render.layers.fonts import Fonts
 from render.layers.placement import make_tile, scaled_box
@@ -65,8 +71,24 @@ Placed = tuple[str, Tile, int, int]
 
 
 @dataclass(frozen=True)
-class _Cached:
+class _Raster:
+    """A layer's content drawn into its box (None: it could not be, `error` says why), and
+    what a placeholder needs."""
+
     key: tuple[Any, ...]
+    pixels: np.ndarray | None
+    error: str | None
+    drawn: Any
+    box: Box
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """The tile made from `raster` at `opacity` and `rotation`."""
+
+    raster: _Raster | None
+    opacity: float
+    rotation: float
     tile: Tile
     error: str | None
 
@@ -76,18 +98,23 @@ class Compositor:
 
     def __init__(self, width: int, height: int, media_root: Path,
                  on_raster: Callable[[str, float], None] | None = None,
-                 sources: Sources | None = None, frame_format: PixelFormat = "bgr24") -> None:
+                 sources: Sources | None = None, frame_format: PixelFormat = "bgr24",
+                 syncs_sources: bool = True) -> None:
         self.width = width
         self.height = height
         # The source processes of video and input layers (a benchmark passes its own, to see
         # which frame each compose picked).
         self._sources = sources if sources is not None else Sources()
+        self._syncs_sources = syncs_sources
         self._renderers = build_renderers(
             RenderContext(width, height, media_root, Fonts(), self._sources, frame_format))
         self._planar = frame_format == "yuv420p"
         self._blend = blend_planar if self._planar else blend
-        # The layer list the sources were last synced to, and when (epoch seconds).
-        self._synced: tuple[list[Layer] | None, float] = (None, 0.0)
+        # The layer lists the sources were last synced to (drawn, also sourced), and when
+        # (epoch seconds).
+        self._synced: tuple[Sequence[Layer] | None, Sequence[Layer] | None, float] = (
+            None, None, 0.0)
+        self._rasters: dict[str, _Raster] = {}
         self._tiles: dict[str, _Cached] = {}
         self._errors: dict[str, str] = {}
         self._raster_seconds: dict[str, float] = {}
@@ -127,24 +154,31 @@ class Compositor:
     def release_sources(self) -> None:
         """End every source process (they start again with the next `compose`)."""
         self._sources.sync({})
-        self._synced = (None, 0.0)
+        self._synced = (None, None, 0.0)
 
     def close(self) -> None:
         """End every source process and free what they share with this process."""
         self._sources.close()
+
+    def share_tiles(self, other: Compositor) -> None:
+        """Start from the rasters and tiles `other` holds, so the layers it drew last are not
+        drawn again here (a scene take's outgoing program, render.transition)."""
+        self._rasters = dict(other._rasters)
+        self._tiles = dict(other._tiles)
 
     @property
     def raster_counts(self) -> dict[str, int]:
         """Layer type -> how many times layers of that type were rasterised so far."""
         return dict(self._raster_counts)
 
-    def compose(self, layers: list[Layer], chat: list[dict[str, Any]],
-                now: float) -> np.ndarray:
-        """The frame for `layers` (bottom to top), `chat` (oldest first) at epoch `now`.
+    def compose(self, layers: Sequence[Layer], chat: list[dict[str, Any]], now: float,
+                also_sourced: Sequence[Layer] = ()) -> np.ndarray:
+        """The frame for `layers` (bottom to top), `chat` (oldest first) at epoch `now`;
+        the sources of `also_sourced` are kept running too.
 
         Returns the previous array itself when nothing visible changed, else a new one.
         """
-        self._sync_sources(layers, now)
+        self._sync_sources(layers, also_sourced, now)
         frame = FrameInput(now, chat)
         placed: list[Placed] = []
         errors: dict[str, str] = {}
@@ -165,64 +199,81 @@ class Compositor:
         self._errors = errors
         return self._render(placed)
 
-    def _sync_sources(self, layers: list[Layer], now: float) -> None:
-        """Tell the sources which layers need one, when the layers changed or a second passed."""
-        synced, at = self._synced
-        if layers is synced and abs(now - at) < SOURCE_RECHECK_SECONDS:
+    def _sync_sources(self, layers: Sequence[Layer], also: Sequence[Layer], now: float) -> None:
+        """Tell the sources which layers need one, when the layers changed or a second passed
+        (a compositor that does not sync only lets its rasterisers know the layers)."""
+        synced, synced_also, at = self._synced
+        if layers is synced and also is synced_also and abs(now - at) < SOURCE_RECHECK_SECONDS:
             return
         wanted = {}
         for name, renderer in self._renderers.items():
-            wanted.update(renderer.source_specs([lyr for lyr in layers if lyr.type == name], now))
-        self._sources.sync(wanted)
-        self._synced = (layers, now)
+            wanted.update(renderer.source_specs(
+                [lyr for lyr in (*layers, *also) if lyr.type == name], now))
+        if self._syncs_sources:
+            self._sources.sync(wanted)
+        self._synced = (layers, also, now)
 
     def _tile_for(self, layer: Layer, frame: FrameInput) -> _Cached:
-        """The layer's cached tile, rasterised again only when its key changed."""
+        """The layer's cached tile, rasterised again only when its content or box changed, and
+        made again from the cached raster when its opacity or rotation did."""
         renderer = self._renderers.get(layer.type)
         if renderer is None:
-            return _Cached((), _EMPTY, f"layer type {layer.type!r} cannot be drawn here")
+            return _Cached(None, 1.0, 0.0, _EMPTY,
+                           f"layer type {layer.type!r} cannot be drawn here")
         transform = layer.transform
         drawn = renderer.drawn(layer)
-        key = (
-            layer.type, renderer.content_key(drawn, frame), transform.width,
-            transform.height, transform.scale, transform.rotation, layer.opacity,
-        )
-        cached = self._tiles.get(layer.id)
-        if cached is None or cached.key != key:
+        key = (layer.type, renderer.content_key(drawn, frame), transform.width,
+               transform.height, transform.scale)
+        raster = self._rasters.get(layer.id)
+        started = None
+        if raster is None or raster.key != key:
             started = time.perf_counter()
-            tile, error = self._rasterise(renderer, layer, drawn, frame)
+            raster = self._rasters[layer.id] = self._rasterise(renderer, layer, drawn, frame, key)
+        cached = self._tiles.get(layer.id)
+        opacity, rotation = layer.opacity, transform.rotation
+        if (cached is None or cached.raster is not raster or cached.opacity != opacity
+                or cached.rotation != rotation):
+            cached = self._tiles[layer.id] = self._make_tile(renderer, layer, raster)
+        if started is not None:
+            # Only a real rasterisation counts (with the tile made from it).
             kind, seconds = layer.type, time.perf_counter() - started
             self._raster_seconds[layer.id] = seconds
             self._raster_counts[kind] = self._raster_counts.get(kind, 0) + 1
             if self._on_raster is not None:
                 self._on_raster(kind, seconds)
-            cached = self._tiles[layer.id] = _Cached(key, tile, error)
         return cached
 
     def _rasterise(self, renderer: LayerRenderer[Any], layer: Layer, drawn: Any,
-                   frame: FrameInput) -> tuple[Tile, str | None]:
-        """A fresh tile for the layer and the problem, if any, it has."""
+                   frame: FrameInput, key: tuple[Any, ...]) -> _Raster:
+        """The layer's content drawn into its box, or the problem that kept it from it."""
         box = scaled_box(layer.transform)
-        opacity, rotation = layer.opacity, layer.transform.rotation
-        try:
-            pixels = renderer.rasterise(drawn, frame, box)
-            return make_tile(pixels, opacity, rotation), None
-        except LayerError as exc:
-            error = str(exc)
-        # The stream must go on whatever one layer holds; the log keeps the traceback.
-        except Exception:
-            log.exception("layer %s (%s) could not be drawn", layer.id, layer.type)
-            error = "layer could not be drawn (see the render log)"
-        try:
-            return make_tile(renderer.placeholder(drawn, box, error), opacity, rotation), error
-        except LayerError:
-            return _EMPTY, error
+        pixels, error = _attempt(lambda: renderer.rasterise(drawn, frame, box), layer)
+        return _Raster(key, pixels, error, drawn, box)
 
-    def _forget_deleted(self, layers: list[Layer]) -> None:
+    def _make_tile(self, renderer: LayerRenderer[Any], layer: Layer,
+                   raster: _Raster) -> _Cached:
+        """A tile from the raster at the layer's opacity and rotation, or the placeholder."""
+        opacity, rotation = layer.opacity, layer.transform.rotation
+        error = raster.error
+        pixels = raster.pixels
+        if pixels is not None:
+            tile, error = _attempt(lambda: make_tile(pixels, opacity, rotation), layer)
+            if tile is not None:
+                return _Cached(raster, opacity, rotation, tile, None)
+        message = error or "layer could not be drawn"
+        try:
+            tile = make_tile(renderer.placeholder(raster.drawn, raster.box, message), opacity,
+                             rotation)
+        except LayerError:
+            tile = _EMPTY
+        return _Cached(raster, opacity, rotation, tile, message)
+
+    def _forget_deleted(self, layers: Sequence[Layer]) -> None:
         """Drop the tiles of layers that no longer exist (hidden ones keep theirs)."""
-        stale = self._tiles.keys() - {layer.id for layer in layers}
+        stale = self._rasters.keys() - {layer.id for layer in layers}
         for layer_id in stale:
-            del self._tiles[layer_id]
+            del self._rasters[layer_id]
+            self._tiles.pop(layer_id, None)
             self._raster_seconds.pop(layer_id, None)
 
     def _render(self, placed: list[Placed]) -> np.ndarray:
@@ -268,6 +319,21 @@ class Compositor:
         return (tile.inverse is None and x <= 0 and y <= 0
                 and x + tile.width >= self.width and y + tile.height >= self.height
                 and not (self._planar and (x % 2 or y % 2)))
+
+
+T = TypeVar("T")
+
+
+def _attempt(make: Callable[[], T], layer: Layer) -> tuple[T | None, str | None]:
+    """What `make` returns, or None and the problem it raised (shown on the layer)."""
+    try:
+        return make(), None
+    except LayerError as exc:
+        return None, str(exc)
+    # The stream must go on whatever one layer holds; the log keeps the traceback.
+    except Exception:
+        log.exception("layer %s (%s) could not be drawn", layer.id, layer.type)
+        return None, "layer could not be drawn (see the render log)"
 
 
 def _common_prefix(a: list[Placed], b: list[Placed]) -> int:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from marshmallow import ValidationError
 
@@ -31,7 +32,7 @@ from core.layers import dump_layer, find_layer_type
 from core.loop import REDIS_OUTAGE, BackgroundLoop, OutageLog
 from core.store import StateStore, StoredEvent
 from render.inbox import AudioChanged, InboxMessage, OutputsChanged, SceneEvent, Snapshot
-from render.scene import CHAT_KEPT
+from render.scene import CHAT_KEPT, EFFECTIVE_AT, TRANSITION
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +84,28 @@ class FeedFollower(BackgroundLoop):
         return 0.0
 
     def _with_secrets(self, event: StoredEvent) -> StoredEvent:
-        """The event, with the stored layer in place of one whose secrets it masks."""
-        layer_type = find_layer_type(str(event.data.get("type", "")))
-        if event.type not in LAYER_EVENTS or layer_type is None or not layer_type.secret_fields:
-            return event
+        """The event, with the stored layer in place of one whose secrets it masks (in each of
+        a batch's layer events too)."""
+        data = event.data
+        if event.type == events.LAYERS_BATCH and isinstance(data.get("events"), list):
+            entries = [{**entry, "data": self._layer_with_secrets(entry["type"], entry["data"])}
+                       if isinstance(entry, dict) and "type" in entry and "data" in entry
+                       else entry for entry in data["events"]]
+            return replace(event, data={**data, "events": entries})
+        found = self._layer_with_secrets(event.type, data)
+        return event if found is data else replace(event, data=found)
+
+    def _layer_with_secrets(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A layer event's data with the stored layer in place of one whose secrets it masks."""
+        layer_type = find_layer_type(str(data.get("type", "")))
+        if kind not in LAYER_EVENTS or layer_type is None or not layer_type.secret_fields:
+            return data
         try:
-            stored = self._store.layer(str(event.data["id"]))
+            stored = self._store.layer(str(data["id"]))
         except NotFound:
-            return event  # deleted since; its deletion follows in the stream
-        return replace(event, data=dump_layer(stored, secrets=True))
+            return data  # deleted since; its deletion follows in the stream
+        show = {key: data[key] for key in (TRANSITION, EFFECTIVE_AT) if key in data}
+        return {**dump_layer(stored, secrets=True), **show}
 
     def _send_targets(self) -> None:
         self._inbox.put(OutputsChanged(self._store.outputs.targets(self._recordings_dir)))

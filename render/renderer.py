@@ -8,7 +8,11 @@ targets, the lease keeper's changes), applied between two frames. Modes of the l
   enabled outputs, changed while on air; none is fine); paused sends the frozen last frame
   (with the sound faded out);
 - previewing (lease held, stopped, someone watches the preview): compose at PREVIEW_FPS;
-- idle: wait for the inbox.
+- idle: wait for the inbox (and apply deferred layer changes as the wall clock reaches them).
+
+Each frame draws the layers as on air at the slot's instant (render.scene, render.tweens:
+deferred changes due by then applied, tweens where they are), through a scene take's fade or
+wipe while one runs (render.transition); the mixer hears the same layers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import redis
 
 from core.config import Settings
+from core.layers import Layer
 from core.lease import Lease
 from core.outputs import OutputTarget
 from core.redis_client import connect
@@ -50,6 +55,7 @@ from render.preview import PreviewPublisher
 from render.reporter import Reporter
 from render.scene import Scene
 from render.stats import FrameStats
+from render.transition import TakeTransition
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,9 @@ class Renderer:
                                      settings.media_root, on_raster=self.metrics.observe_raster,
                                      frame_format="yuv420p")
         self.audio = ProgramAudio(self.compositor.sources, settings.media_root)
+        self.transition = TakeTransition(settings.output_width, settings.output_height,
+                                         settings.media_root, self.compositor.sources,
+                                         "yuv420p")
         self._levels = LevelsPublisher(self.store.live, lambda: self.audio.levels)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
         feed_store = StateStore.from_settings(settings, feed_client)
@@ -149,12 +158,18 @@ class Renderer:
         streaming = self._pipeline is not None
         previewing = (self._held and not streaming and self.preview.watched
                       and self.scene.loaded)
-        self._read_inbox(wait=0.0 if streaming or previewing else IDLE_WAIT)
+        self._read_inbox(wait=0.0 if streaming or previewing else self._idle_wait())
         self._reconcile()
         if self._pipeline is not None or previewing:
             self._render_one()
         else:
             self._clock = None
+            self.scene.advance(time.time())
+
+    def _idle_wait(self) -> float:
+        """How long an idle loop may wait for the inbox: until a deferred change falls due."""
+        due = self.scene.next_due
+        return IDLE_WAIT if due is None else min(IDLE_WAIT, max(0.0, due - time.time()))
 
     def _read_inbox(self, wait: float) -> None:
         try:
@@ -184,6 +199,7 @@ class Renderer:
             self._held = message.held
             if not message.held:
                 # Another instance draws now and pulls the inputs and the bed itself.
+                self.transition.end()
                 self.compositor.release_sources()
                 self.audio.release()
         if self.scene.state == "paused" and was != "paused":
@@ -215,8 +231,13 @@ class Renderer:
         # each slot is exactly 1/fps further on, and a video whose frames start near the
         # slots' times does not show one twice and skip the next as the wake-up jitters.
         instant = time.time() + self._clock.due(slot) - time.monotonic()
-        frame = self._compose(instant)
-        audio = self.audio.mix(self.scene.layers(), slot, fps, instant,
+        self.scene.advance(instant)
+        take = self.scene.pop_take()
+        if take is not None:
+            self.transition.begin(take, self.compositor)
+        layers = self.scene.on_air(instant)
+        frame = self._compose(layers, instant)
+        audio = self.audio.mix(self.transition.heard(layers, instant), slot, fps, instant,
                                silent=self.scene.state == "paused")
         if self._pipeline is not None:
             self._pipeline.send(frame, slot, audio)
@@ -232,11 +253,11 @@ class Renderer:
         if self.preview.due(now):
             self.preview.offer(frame, now)
 
-    def _compose(self, now: float) -> np.ndarray:
+    def _compose(self, layers: list[Layer], now: float) -> np.ndarray:
         if self.scene.state == "paused" and self._frozen is not None:
             return self._frozen
         try:
-            frame = self.compositor.compose(self.scene.layers(), self.scene.chat, now)
+            frame = self.transition.compose(self.compositor, layers, self.scene.chat, now)
         except Exception:
             # A bug in one layer must not end a 24/7 stream: keep the last good frame.
             log.exception("compositing failed; repeating the previous frame")

@@ -168,7 +168,13 @@ def test_moving_a_layer_reuses_its_tile(compositor: Compositor) -> None:
     assert frame[60, 50].tolist() == WHITE and frame[0, 0].tolist() == BLACK
     assert compositor.raster_counts == {"color": 1}
     assert set(compositor.raster_seconds) == {layers[0].id}
+    # Fading or turning it makes its tile again from the cached raster (a tween's frames).
     layers[0] = replace(layers[0], opacity=0.5)
+    assert compositor.compose(layers, [], 0.0)[60, 50].tolist() == [128, 128, 128]
+    layers[0] = with_transform(layers[0], rotation=90)
+    compositor.compose(layers, [], 0.0)
+    assert compositor.raster_counts == {"color": 1}
+    layers[0] = with_transform(layers[0], width=20)
     compositor.compose(layers, [], 0.0)
     assert compositor.raster_counts == {"color": 2}
 
