@@ -25,17 +25,8 @@ def apply_batch() -> Response:
     [...], "transition"?}. 200 with the layers after it and one result per operation; 400,
     404, 409 or 412 naming `operations.<i>.<field>`, and nothing changed."""
     batch = json_input(load_batch)
-    store = services().store
     operations = [dump_operation(op) for op in batch.operations]
-    for index, (operation, wire) in enumerate(zip(batch.operations, operations, strict=True)):
-        prefix = f"operations.{index}."
-        if isinstance(operation, CreateOp):
-            check_media(operation.layer.type, wire["layer"]["content"], f"{prefix}layer.")
-        elif isinstance(operation, UpdateOp) and "content" in operation.changes:
-            stored = {layer.id: layer.type for layer in store.layers()}
-            if operation.id in stored:
-                check_media(stored[operation.id], operation.changes["content"],
-                            f"{prefix}changes.")
+    check_operations_media(operations, "operations")
     command_id, outcome = services().bus.run(
         tasks.APPLY_BATCH, operations=operations,
         transition=dump_tween(batch.tween) if batch.tween else None,
@@ -64,6 +55,22 @@ def undo() -> Response:
 def redo() -> Response:
     """Replay the newest change undone, as a new change (409 when there is none)."""
     return _replay(tasks.REDO)
+
+
+def check_operations_media(operations: list[dict[str, Any]], prefix: str) -> None:
+    """Every media file a batch's operations (loaded, in wire form) name must exist in
+    MEDIA_ROOT; errors name `<prefix>.<i>.layer.content.<field>` or `...changes.content...`
+    (an update's type is its layer's on air; one that is not on air fails when applied)."""
+    on_air: dict[str, str] | None = None
+    for index, wire in enumerate(operations):
+        at = f"{prefix}.{index}."
+        if wire["op"] == "create":
+            check_media(wire["layer"]["type"], wire["layer"]["content"], f"{at}layer.")
+        elif wire["op"] == "update" and "content" in wire["changes"]:
+            if on_air is None:
+                on_air = {layer.id: layer.type for layer in services().store.layers()}
+            if wire["id"] in on_air:
+                check_media(on_air[wire["id"]], wire["changes"]["content"], f"{at}changes.")
 
 
 def _masked_operation(operation: Operation, wire: dict[str, Any]) -> dict[str, Any]:

@@ -268,10 +268,14 @@ def dump_cue(cue: Cue, *, secrets: bool = False) -> dict[str, Any]:
     """A cue as camelCase JSON: secrets in its operations (an input layer's URL) masked, as
     every read shows layers, unless `secrets` (only the stored value keeps them)."""
     wire: dict[str, Any] = _CUE.dump(cue)
-    if not secrets and "operations" in wire["action"]:
-        wire["action"]["operations"] = [_masked(operation)
-                                        for operation in wire["action"]["operations"]]
-    return wire
+    return wire if secrets else {**wire, "action": masked_action(wire["action"])}
+
+
+def masked_action(action: dict[str, Any]) -> dict[str, Any]:
+    """An action (wire form) as reads, events and task logs show it: secrets masked."""
+    if "operations" not in action:
+        return action
+    return {**action, "operations": [_masked(operation) for operation in action["operations"]]}
 
 
 def _masked(operation: dict[str, Any]) -> dict[str, Any]:

@@ -95,6 +95,9 @@ def test_stream_cues_are_the_stream_actions() -> None:
     ({"inMs": 0, "action": {"kind": "batch", "operations": [{"op": "delete", "id": "a"}],
                             "transition": {"durationMs": 100, "easing": "bounce"}}},
      {"action.transition.easing"}),
+    ({"inMs": 0, "action": {"kind": "batch", "operations": [
+        {"op": "create", "layer": {"type": "image", "content": {"source": "gone.png"}}}]}},
+     {"action.operations.0.layer.content.source"}),
     ({"inMs": 0, "action": {"kind": "take"}}, {"action.sceneId"}),
     ({"inMs": 0, "action": {"kind": "take", "sceneId": "nope"}}, {"action.sceneId"}),
     ({"inMs": 0, "action": {"kind": "take", "sceneId": "s",
@@ -152,6 +155,14 @@ def test_create_read_list_and_cancel(client: FlaskClient, store: StateStore) -> 
     assert [cue.id for cue in store.cues.due(later)] == [at["id"]]
     types = [fields["type"] for _, fields in store.redis.xrange(store.keys.events)]
     assert types.count("cue.saved") == 6 and types.count("cue.deleted") == 1
+
+
+def test_a_take_names_a_scene_that_exists(client: FlaskClient) -> None:
+    scene = client.post("/stream/scenes", json={"name": "opening"}).get_json()
+    cue = add(client, inMs=60_000, action={"kind": "take", "sceneId": scene["id"],
+                                           "transition": {"type": "fade", "durationMs": 800}})
+    assert cue["action"] == {"kind": "take", "sceneId": scene["id"],
+                             "transition": {"type": "fade", "durationMs": 800}}
 
 
 def test_an_input_url_in_a_cue_is_masked_in_reads(client: FlaskClient,
