@@ -1,11 +1,10 @@
 """When a cue falls due: IANA time zones and cron expressions.
 
-Cron expressions are parsed by croniter (the well-kept library behind most Python schedulers,
-Airflow's among them): five fields, minute hour day-of-month month day-of-week, or one of its
-@hourly / @daily / @weekly / @monthly / @yearly names. Seconds and year columns (croniter's
-six- and seven-field forms) are refused: a cue every second would flood the history. Times are
-computed in the cue's time zone, so `0 0 * * *` in Europe/Paris is Paris midnight, across
-daylight-saving changes.
+Cron expressions are parsed by croniter (maintained by pallets-eco): five fields, minute hour
+day-of-month month day-of-week, or one of its @hourly / @daily / @weekly / @monthly / @yearly
+names. Seconds and year columns (croniter's six- and seven-field forms) are refused: a cue
+every second would flood the history. Times are computed in the cue's time zone, so
+`0 0 * * *` in Europe/Paris is Paris midnight, across daylight-saving changes.
 """
 
 from __future__ import annotations
