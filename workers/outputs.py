@@ -14,12 +14,13 @@ from core import tasks as names
 from core.errors import DomainError, InvalidInput
 from core.outputs import load_new_output, load_output_patch
 from core.schemas.fields import flatten_messages
+from core.show import Actor
 from workers.tasks import RETRY, store_of
 
 
 @shared_task(name=names.CREATE_OUTPUT, **RETRY)
 def create_output(self: Task, command_id: str, output: dict[str, Any],
-                  key_ref: str | None) -> int:
+                  key_ref: str | None, actor: dict[str, Any] | None = None) -> int:
     """Add an output sent as camelCase JSON without its key, plus the staged key's ref."""
     store = store_of(self)
     try:
@@ -31,12 +32,13 @@ def create_output(self: Task, command_id: str, output: dict[str, Any],
         return store.refuse(command_id, refused).status
     except DomainError as exc:
         return store.refuse(command_id, exc).status
-    return store.outputs.create(command_id, new).status
+    return store.outputs.create(command_id, new, Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.UPDATE_OUTPUT, **RETRY)
 def update_output(self: Task, command_id: str, output_id: str, patch: dict[str, Any],
-                  key_ref: str | None, if_match: int | None) -> int:
+                  key_ref: str | None, if_match: int | None,
+                  actor: dict[str, Any] | None = None) -> int:
     """Change an output: a camelCase change (a key of null removes the key), plus the staged
     new key's ref."""
     store = store_of(self)
@@ -50,10 +52,13 @@ def update_output(self: Task, command_id: str, output_id: str, patch: dict[str, 
         return store.refuse(command_id, refused).status
     except DomainError as exc:
         return store.refuse(command_id, exc).status
-    return store.outputs.update(command_id, output_id, loaded, if_match).status
+    return store.outputs.update(command_id, output_id, loaded, if_match,
+                                Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.DELETE_OUTPUT, **RETRY)
-def delete_output(self: Task, command_id: str, output_id: str, if_match: int | None) -> int:
+def delete_output(self: Task, command_id: str, output_id: str, if_match: int | None,
+                  actor: dict[str, Any] | None = None) -> int:
     """Remove an output and its key."""
-    return store_of(self).outputs.delete(command_id, output_id, if_match).status
+    return store_of(self).outputs.delete(command_id, output_id, if_match,
+                                         Actor.from_wire(actor)).status

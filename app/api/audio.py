@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from flask import Blueprint, Response
 
+from app.auth import request_actor
 from app.http import command_response, if_match, json_body, json_input, resource_response
 from app.services import services
 from core import tasks
@@ -39,7 +40,8 @@ def update_audio() -> Response:
     media_root = services().settings.media_root
     patch = json_input(lambda wire: load_patch(wire, media_root))
     command_id, outcome = services().bus.run(
-        tasks.UPDATE_AUDIO, patch=dump_patch(patch), if_match=expected)
+        tasks.UPDATE_AUDIO, patch=dump_patch(patch), if_match=expected,
+        actor=request_actor().to_wire())
     return command_response(command_id, _with_levels(outcome))
 
 
@@ -50,7 +52,8 @@ def control_bed() -> Response:
     expected = if_match()
     body = json_body(_bed_action)
     command_id, outcome = services().bus.run(
-        tasks.CONTROL_BED, action=body["action"], if_match=expected)
+        tasks.CONTROL_BED, action=body["action"], if_match=expected,
+        actor=request_actor().to_wire())
     return command_response(command_id, _with_levels(outcome))
 
 

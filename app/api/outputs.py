@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, url_for
 
+from app.auth import request_actor
 from app.http import (
     command_response,
     if_match,
@@ -46,7 +47,8 @@ def create_output() -> Response:
     new = json_input(load_new_output)
     key_ref = _stage(new.key)
     command_id, outcome = services().bus.run(
-        tasks.CREATE_OUTPUT, output=dump_new_output(new), key_ref=key_ref)
+        tasks.CREATE_OUTPUT, output=dump_new_output(new), key_ref=key_ref,
+        actor=request_actor().to_wire())
     response = command_response(command_id, outcome)
     if outcome is not None and outcome.status == 201:
         response.headers["Location"] = url_for(".get_output", output_id=outcome.body["id"])
@@ -78,7 +80,7 @@ def update_output(output_id: str) -> Response:
         patch = {name: value for name, value in patch.items() if name != "key"}
     command_id, outcome = services().bus.run(
         tasks.UPDATE_OUTPUT, output_id=output_id, patch=dump_output_patch(patch),
-        key_ref=key_ref, if_match=expected)
+        key_ref=key_ref, if_match=expected, actor=request_actor().to_wire())
     return command_response(command_id, outcome)
 
 
@@ -87,7 +89,8 @@ def delete_output(output_id: str) -> Response:
     """Remove an output (204); a running one closes with its trailer."""
     output_id = resource_id(output_id, "output")
     command_id, outcome = services().bus.run(
-        tasks.DELETE_OUTPUT, output_id=output_id, if_match=if_match())
+        tasks.DELETE_OUTPUT, output_id=output_id, if_match=if_match(),
+        actor=request_actor().to_wire())
     return command_response(command_id, outcome)
 
 

@@ -26,7 +26,9 @@ from core.audio import (
 from core.commit import Change, Outcome, Plan, dumps
 from core.errors import InvalidInput
 from core.keys import Keys
-from core.store.values import StoredValues, check_version
+from core.show import API_ACTOR, Actor
+from core.store.history import state_entry
+from core.store.values import StoredValues, check_version, now_ms
 
 SETTINGS_FIELD = "settings"
 Runner = Callable[[str, Callable[[], Plan]], Outcome]
@@ -47,20 +49,24 @@ class AudioStore:
         return self._read()[1:]
 
     def update(self, command_id: str, patch: Mapping[str, Mapping[str, Any]],
-               if_match: int | None = None) -> Outcome:
+               if_match: int | None = None, actor: Actor = API_ACTOR) -> Outcome:
         """Merge a loaded change (core.audio.load_patch: model attribute names)."""
-        return self._change(command_id, if_match, lambda settings: merged(settings, patch))
+        return self._change(command_id, if_match, lambda settings: merged(settings, patch),
+                            "audio.update", actor)
 
-    def control_bed(self, command_id: str, action: str, if_match: int | None = None) -> Outcome:
+    def control_bed(self, command_id: str, action: str, if_match: int | None = None,
+                    actor: Actor = API_ACTOR) -> Outcome:
         """play / pause the bed, or cue next, previous or restart (core.audio.BED_ACTIONS).
         Playing a playing bed (pausing a paused one) changes nothing."""
         if action not in BED_ACTIONS:
             raise ValueError(f"unknown bed action {action!r}")
         return self._change(command_id, if_match,
-                            lambda settings: after_bed_action(settings, action))
+                            lambda settings: after_bed_action(settings, action),
+                            f"audio.bed.{action}", actor)
 
     def _change(self, command_id: str, if_match: int | None,
-                change: Callable[[AudioSettings], AudioSettings]) -> Outcome:
+                change: Callable[[AudioSettings], AudioSettings], op: str,
+                actor: Actor) -> Outcome:
         def plan() -> Plan:
             raw, settings, version = self._read()
             check_version("audio", "settings", version, if_match,
@@ -76,7 +82,9 @@ class AudioStore:
             wire = dump_settings(changed, version + 1)
             return Plan(Outcome(200, wire),
                         [Change(self.keys.audio, SETTINGS_FIELD, raw, dumps(wire))],
-                        event=(events.AUDIO_UPDATED, wire))
+                        event=(events.AUDIO_UPDATED, wire),
+                        history=state_entry(op, actor, dump_settings(settings, version), wire,
+                                            now_ms()))
 
         return self._run(command_id, plan)
 

@@ -104,11 +104,12 @@ class HistoryRecord:
                 ListOp(keys.redo, "clear")]
 
 
-def state_entry(op: str, actor: Actor, before: dict[str, Any], after: dict[str, Any],
-                now: int) -> dict[str, Any]:
-    """The history entry of a change that is not undoable and touches no layer (the stream's
-    state)."""
-    return {"at": now, "source": actor.source, "role": actor.role, "op": op, "ids": [],
+def state_entry(op: str, actor: Actor, before: dict[str, Any] | None,
+                after: dict[str, Any] | None, now: int, ids: Sequence[str] = ()
+                ) -> dict[str, Any]:
+    """The history entry of a change that is not undoable (no layer's: the stream's state,
+    an output without its key, the audio settings); `ids` names what it changed."""
+    return {"at": now, "source": actor.source, "role": actor.role, "op": op, "ids": list(ids),
             "before": [before], "after": [after], "undoable": False}
 
 

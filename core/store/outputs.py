@@ -34,6 +34,8 @@ from core.outputs import (
 from core.outputs.model import join_key, split_key
 from core.outputs.schemas import checked
 from core.schemas.fields import flatten_messages
+from core.show import API_ACTOR, Actor
+from core.store.history import state_entry
 from core.store.values import StoredValues, check_version
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ class OutputStore:
 
     # ---- mutations ---------------------------------------------------------------------------
 
-    def create(self, command_id: str, new: NewOutput) -> Outcome:
+    def create(self, command_id: str, new: NewOutput, actor: Actor = API_ACTOR) -> Outcome:
         """Add an output (at most MAX_OUTPUTS; names are unique)."""
         output_id = secrets.token_hex(6)
 
@@ -120,6 +122,8 @@ class OutputStore:
             if new.key is not None:
                 changes.append(Change(self.keys.output_keys, output_id, None, new.key))
             return Plan(Outcome(201, wire), changes, event=(events.OUTPUT_CREATED, wire),
+                        history=state_entry("output.create", actor, None, wire, now,
+                                            [output_id]),
                         cap=(self.keys.outputs, MAX_OUTPUTS, InvalidInput(
                             f"at most {MAX_OUTPUTS} outputs",
                             {"outputs": f"limit is {MAX_OUTPUTS}"})))
@@ -127,7 +131,7 @@ class OutputStore:
         return self._run(command_id, plan)
 
     def update(self, command_id: str, output_id: str, patch: Mapping[str, Any],
-               if_match: int | None = None) -> Outcome:
+               if_match: int | None = None, actor: Actor = API_ACTOR) -> Outcome:
         """Merge a loaded change (model attribute names; `key` None removes the key)."""
 
         def plan() -> Plan:
@@ -146,11 +150,14 @@ class OutputStore:
             # The render worker reconnects an output whose target changed (key included);
             # the event says so without carrying the key.
             event = {**wire, "keyChanged": key != old_key}
-            return Plan(Outcome(200, wire), changes, event=(events.OUTPUT_UPDATED, event))
+            return Plan(Outcome(200, wire), changes, event=(events.OUTPUT_UPDATED, event),
+                        history=state_entry("output.update", actor, dump_output(output), event,
+                                            changed.updated_at, [output_id]))
 
         return self._run(command_id, plan)
 
-    def delete(self, command_id: str, output_id: str, if_match: int | None = None) -> Outcome:
+    def delete(self, command_id: str, output_id: str, if_match: int | None = None,
+               actor: Actor = API_ACTOR) -> Outcome:
         """Remove an output, its key and its name."""
 
         def plan() -> Plan:
@@ -161,7 +168,9 @@ class OutputStore:
             if old_key is not None:
                 changes.append(Change(self.keys.output_keys, output_id, old_key, None))
             return Plan(Outcome(204, None), changes, event=(
-                events.OUTPUT_DELETED, {"id": output_id, "version": output.version + 1}))
+                events.OUTPUT_DELETED, {"id": output_id, "version": output.version + 1}),
+                history=state_entry("output.delete", actor, dump_output(output), None,
+                                    self._clock(), [output_id]))
 
         return self._run(command_id, plan)
 

@@ -281,3 +281,16 @@ def test_a_take_keeps_shared_layers_and_their_playback_and_is_undoable(
     bad = client.post(f"/stream/scenes/{scene_a['id']}/take",
                       json={"transition": {"type": "spin"}})
     assert bad.status_code == 400 and "transition.type" in bad.get_json()["fields"]
+
+
+def test_outputs_and_audio_changes_are_in_the_history_without_keys(
+        client: FlaskClient) -> None:
+    created = client.post("/stream/outputs", json={
+        "kind": "rtmp", "url": "rtmp://ingest.example.com/live", "key": "supersecretkey"})
+    assert created.status_code == 201, created.get_json()
+    assert client.patch("/stream/audio", json={"master": {"volume": 0.5}}).status_code == 200
+    entries = client.get("/stream/history?limit=2").get_json()["entries"]
+    assert [entry["op"] for entry in entries] == ["audio.update", "output.create"]
+    assert entries[0]["after"][0]["master"]["volume"] == 0.5
+    assert entries[1]["after"][0]["hasKey"] is True and entries[1]["undoable"] is False
+    assert "supersecretkey" not in str(client.get("/stream/history").get_json())
