@@ -2,19 +2,25 @@
 import { Api } from "./api.js";
 import { AudioPanel } from "./audio.js";
 import { ChatPanel } from "./chat.js";
+import { CuesPanel } from "./cues.js";
 import { byId, showMessage } from "./dom.js";
+import { HistoryPanel } from "./history.js";
 import { LayersPanel } from "./layers.js";
 import { MediaPanel } from "./media.js";
 import { OutputsPanel } from "./outputs.js";
 import { Preview } from "./preview.js";
 import { RecordingsPanel } from "./recordings.js";
+import { ScenesPanel } from "./scenes.js";
 import { createStreamState, renderStatus } from "./status.js";
+import { fillChoices, LayerTransition } from "./transition.js";
+import { UndoRedo } from "./undo.js";
 
 // Listing the folder is not free: the recordings are read less often than the status.
 const RECORDINGS_REFRESH_MS = 5000;
 
 const config = JSON.parse(byId("config").textContent);
 byId("open-warning").hidden = !config.openWithoutToken;
+fillChoices(document);
 
 // Every call refused with 401 waits for the same question to the operator.
 let tokenAsked = null;
@@ -39,14 +45,42 @@ let busy = false;
 const recordings = new RecordingsPanel(api);
 // A state change of any output may have closed or opened a file: the recordings follow.
 const outputs = new OutputsPanel(api, () => recordings.refresh());
-// Every status (polled, or from the preview) also brings each output's state and bit rate.
+const historyPanel = new HistoryPanel(api);
+const audio = new AudioPanel(api, config.pollInterval);
+const layers = new LayersPanel(api, config.pollInterval,
+  new LayerTransition(byId("layer-transition")), (read) => audio.setLayers(read));
+const cues = new CuesPanel(api, () => layers.layers);
+const scenes = new ScenesPanel(api, (list) => cues.setScenes(list));
+
+// A change of layers (one event, or several at once: a reorder, a batch's sub-events, an
+// undo) reads the layers, the history and the cues (one may have run) once.
+let changesDue = null;
+function followChanges() {
+  clearTimeout(changesDue);
+  changesDue = setTimeout(() => {
+    layers.refresh();
+    historyPanel.refresh();
+    cues.refresh();
+  }, 100);
+}
+new UndoRedo(api, followChanges);
+
+// Every status (polled, or from the preview) also brings each output's state and bit rate;
+// a start, stop, pause or resume is in the history (and may be a cue's run).
+let streamState = null;
 function showStatus(state) {
   renderStatus(state, busy);
   outputs.follow(state.status?.outputs);
+  const now = state.status && `${state.status.isLive} ${state.status.isPaused}`;
+  if (now && now !== streamState) {
+    if (streamState !== null) {
+      historyPanel.refresh();
+      cues.refresh();
+    }
+    streamState = now;
+  }
 }
 const stream = createStreamState(api, config.pollInterval, showStatus);
-const audio = new AudioPanel(api, config.pollInterval);
-const layers = new LayersPanel(api, config.pollInterval, (read) => audio.setLayers(read));
 // The library's images, videos and audio, for the media fields that accept each kind (and the
 // bed's playlist, which takes audio files).
 const media = new MediaPanel(api, (names) => {
@@ -55,18 +89,13 @@ const media = new MediaPanel(api, (names) => {
 });
 const chat = new ChatPanel(api);
 
-let layersDue = null;
 const preview = new Preview(api, config, {
   onStreamState: (status) => {
     stream.state.status = status;
     stream.state.error = null;
     showStatus(stream.state);
   },
-  // Several changes at once (a reorder) refresh the list once.
-  onLayerUpdate: () => {
-    clearTimeout(layersDue);
-    layersDue = setTimeout(() => layers.refresh(), 100);
-  },
+  onLayerUpdate: followChanges,
   onAudioLevels: (levels) => audio.levels(levels),
 });
 
@@ -93,6 +122,9 @@ setInterval(() => recordings.refresh(), RECORDINGS_REFRESH_MS);
 stream.start();
 layers.loadTypes();
 layers.refresh();
+scenes.refresh();
+cues.refresh();
+historyPanel.refresh();
 audio.refresh();
 media.refresh();
 chat.refresh();

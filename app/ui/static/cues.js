@@ -1,6 +1,7 @@
 // Cues: the upcoming ones (GET /stream/cues, scheduled, soonest first) with a countdown to
 // their next time, what they do and how their last run went; the others (done, missed, failed,
-// cancelled) folded away below. Cancel is DELETE /stream/cues/<id>. The form adds a cue that
+// cancelled) folded away below. Cancel (and Remove, for the others, which count against
+// MAX_CUES until removed) is DELETE /stream/cues/<id>. The form adds a cue that
 // brings back the layers as they are now (a batch updating each to its present values), takes
 // a scene, or starts, stops, pauses or resumes the stream: in some seconds, at a local time, or
 // on a cron expression in a time zone. Read at load, after each change made here, every few
@@ -141,10 +142,10 @@ export class CuesPanel {
       action: el("span", { class: "action" }),
       when: el("span", { class: "when" }),
       lastRun: el("span", { class: "last-run" }),
-      cancel: el("button", { type: "button", text: "Cancel" }),
+      remove: el("button", { type: "button" }),
     };
     const row = el("li", {}, ...Object.values(parts));
-    parts.cancel.addEventListener("click", () => this.cancel(row.cue));
+    parts.remove.addEventListener("click", () => this.remove(row.cue));
     row.parts = parts;
     return row;
   }
@@ -159,8 +160,9 @@ export class CuesPanel {
     parts.when.textContent = cue.cron ? `cron ${cue.cron} (${cue.timezone})` : `at ${instant(cue.at)}`;
     parts.lastRun.textContent = lastRunText(cue.lastRun);
     parts.lastRun.dataset.result = cue.lastRun?.result ?? "";
-    parts.cancel.hidden = cue.state !== "scheduled";
-    parts.cancel.setAttribute("aria-label", `Cancel cue ${cue.name}`);
+    const verb = cue.state === "scheduled" ? "Cancel" : "Remove";
+    parts.remove.textContent = verb;
+    parts.remove.setAttribute("aria-label", `${verb} cue ${cue.name}`);
   }
 
   // The countdowns move; a cue whose countdown ended is read again once it has run.
@@ -225,7 +227,7 @@ export class CuesPanel {
     await this.refresh();
   }
 
-  async cancel(cue) {
+  async remove(cue) {
     showMessage(this.note, "");
     try {
       await this.api.request("DELETE", `/stream/cues/${cue.id}`);

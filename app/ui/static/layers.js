@@ -2,7 +2,9 @@
 // and delete; the form adds or edits every field a type has, as GET /stream/layer-types
 // describes the types. Validation errors from the API show beside their field; a 412 shows
 // the layer as it is now and offers to re-apply. A video or input row has a volume slider and
-// a mute button (audio.js), which change the layer's content at once.
+// a mute button (audio.js), which change the layer's content at once. Every change made here
+// (edits, visibility, adds, deletes, volume) carries the transition set beside the list
+// (transition.js); its messages show beside it.
 import { ApiError } from "./api.js";
 import { SOUND_TYPES, soundControls } from "./audio.js";
 import {
@@ -22,11 +24,13 @@ const TICK_MS = 250;
 const swatch = () => el("span", { class: "swatch", "aria-hidden": "true" });
 
 export class LayersPanel {
-  // pollInterval: how often the layers are read again while any shows a source;
-  // onLayers(layers) hears every read (the audio meters are labelled with the layers' names).
-  constructor(api, pollInterval, onLayers = () => {}) {
+  // pollInterval: how often the layers are read again while any shows a source; transition:
+  // the LayerTransition the changes carry; onLayers(layers) hears every read (the audio
+  // meters are labelled with the layers' names).
+  constructor(api, pollInterval, transition, onLayers = () => {}) {
     this.api = api;
     this.pollInterval = pollInterval;
+    this.transition = transition;
     this.onLayers = onLayers;
     this.layers = [];
     this.reads = 0; // a read answered after a newer one was sent is dropped
@@ -216,12 +220,13 @@ export class LayersPanel {
     if (!layer) return;
     try {
       await this.patch(layer, { content });
+      this.transition.clear();
       showMessage(byId("layers-error"), "");
     } catch (error) {
       const label = layer.name || layer.id;
       showMessage(byId("layers-error"), error.status === 412
         ? `“${label}” was changed elsewhere meanwhile; it now shows as it is. Try again.`
-        : `${label}: ${errorText(error)}`);
+        : `${label}: ${errorText(this.transition.claim(error))}`);
     }
     await this.refresh();
   }
@@ -248,21 +253,26 @@ export class LayersPanel {
   }
 
   async setVisible(layer, visible) {
-    await this.act(() => this.api.post(`/stream/layers/${layer.id}/visibility`, { visible }));
+    await this.act(() => this.api.post(`/stream/layers/${layer.id}/visibility`,
+      this.transition.carry({ visible })));
   }
 
   async remove(layer) {
     if (!window.confirm(`Delete the layer “${layer.name || layer.id}”?`)) return;
-    await this.act(() => this.api.request("DELETE", `/stream/layers/${layer.id}`));
+    // A delete with a transition fades the layer out before it goes.
+    const transition = this.transition.wire();
+    await this.act(() => this.api.request("DELETE", `/stream/layers/${layer.id}`,
+      transition ? { json: { transition } } : {}));
     if (this.editing?.id === layer.id) this.stopEditing();
   }
 
   async act(call) {
     try {
       await call();
+      this.transition.clear();
       showMessage(byId("layers-error"), "");
     } catch (error) {
-      showMessage(byId("layers-error"), error.message);
+      showMessage(byId("layers-error"), errorText(this.transition.claim(error)));
     }
     await this.refresh();
   }
@@ -322,7 +332,8 @@ export class LayersPanel {
     const body = this.body();
     try {
       if (this.editing) await this.patch(this.editing, body);
-      else await this.api.post("/stream/layers", body);
+      else await this.api.post("/stream/layers", this.transition.carry(body));
+      this.transition.clear();
       this.stopEditing();
       await this.refresh();
     } catch (error) {
@@ -330,9 +341,10 @@ export class LayersPanel {
     }
   }
 
+  // `body` is the operator's change, kept without the transition for re-applying after a 412.
   patch(layer, body) {
     return this.api.request("PATCH", `/stream/layers/${layer.id}`,
-      { json: body, headers: { "If-Match": `"${layer.version}"` } });
+      { json: this.transition.carry(body), headers: { "If-Match": `"${layer.version}"` } });
   }
 
   showError(error, body) {
@@ -344,7 +356,7 @@ export class LayersPanel {
       byId("conflict").hidden = false;
       return;
     }
-    showFormError(this.form, byId("layer-form-error"), error);
+    showFormError(this.form, byId("layer-form-error"), this.transition.claim(error));
   }
 
   async reapply() {

@@ -56,7 +56,7 @@ export class ScenesPanel {
         onclick: () => this.startRename(card) }),
       remove: el("button", { type: "button", text: "Delete",
         onclick: () => this.remove(current()) }),
-      newName: el("input", { id: renameId, name: "name", "data-field": "name", maxlength: 100,
+      newName: el("input", { id: renameId, name: renameId, "data-field": "name", maxlength: 100,
         required: true }),
     };
     parts.renameForm = el("form", { class: "rename", hidden: true, novalidate: true },

@@ -2,7 +2,21 @@
 // panel sends carries (`{"durationMs", "easing"}`, left out at 0: a cut), and the split of an
 // API error's messages between a group of transition fields and the form that was sent.
 import { ApiError } from "./api.js";
-import { clearFieldErrors, showFieldErrors } from "./dom.js";
+import { clearFieldErrors, el, showFieldErrors } from "./dom.js";
+
+// The API's choices (core/show/transition.py) as the page names them; the first is the default.
+const CHOICES = {
+  easing: { linear: "Linear", easeIn: "Ease in", easeOut: "Ease out", easeInOut: "Ease in and out" },
+  cut: { cut: "Cut", fade: "Fade", wipe: "Wipe" },
+};
+
+// Fills every `<select data-choices="easing|cut">` under `root` with its choices.
+export function fillChoices(root) {
+  for (const select of root.querySelectorAll("select[data-choices]")) {
+    select.replaceChildren(...Object.entries(CHOICES[select.dataset.choices])
+      .map(([value, text]) => el("option", { value, text })));
+  }
+}
 
 // A tween from a duration control and an easing control: null at 0 ms (a cut, sent as
 // nothing). An empty or unreadable duration is sent as typed, for the API to name.
