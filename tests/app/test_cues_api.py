@@ -5,8 +5,6 @@ the cue's time zone."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +15,7 @@ from flask.testing import FlaskClient
 
 from core.cues import STREAM_CUES, CueAction, NewCue
 from core.store import STREAM_ACTIONS, StateStore, now_ms
-from tests.conftest import ROOT
+from tests.support.beat import start_beat, wait_for_beat_lease
 from tests.support.processes import Process, wait_until
 
 START = {"kind": "start"}
@@ -26,13 +24,8 @@ START = {"kind": "start"}
 @pytest.fixture(scope="module")
 def beat(base_env: dict[str, str], celery_worker: Process,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """`celery -A workers beat` as supervisord runs it, taking its lease back within a second
-    after each test wipes the state."""
-    log = tmp_path_factory.mktemp("beat") / "beat.log"
-    process = Process(
-        [sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel", "INFO"], log,
-        env={**os.environ, **base_env, "HEALTH_CHECK_INTERVAL": "1"}, cwd=ROOT).start()
-    wait_until(lambda: "beat: Starting" in log.read_text(errors="replace"), 60, "celery beat")
+    """`celery -A workers beat`, sending the cues."""
+    process = start_beat(base_env, tmp_path_factory.mktemp("beat") / "beat.log")
     yield process
     process.stop()
 
@@ -47,11 +40,6 @@ def settled(client: FlaskClient, cue_id: str, timeout: float = 15) -> dict[str, 
     """The cue once it has run (lastRun set)."""
     return wait_until(lambda: (found := client.get(f"/stream/cues/{cue_id}").get_json())
                       ["lastRun"] and found, timeout, f"cue {cue_id} to run")
-
-
-def holding_the_lease(store: StateStore) -> None:
-    """Wait for the beat to take its lease again (each test wipes it with the state)."""
-    wait_until(lambda: store.redis.get(store.keys.beat_lock), 10, "the beat's lease")
 
 
 def test_stream_cues_are_the_stream_actions() -> None:
@@ -210,7 +198,7 @@ def test_cron_times_follow_the_time_zone(client: FlaskClient, store: StateStore)
 
 def test_a_cue_runs_a_batch_on_its_time_and_reads_done(
         client: FlaskClient, store: StateStore, beat: Process, color_layer: dict) -> None:
-    holding_the_lease(store)
+    wait_for_beat_lease(store)
     cue = add(client, name="go green", inMs=1000, action={"kind": "batch", "operations": [
         {"op": "update", "id": color_layer["id"], "changes": {"content": {"color": "#00ff00"}}}],
         "transition": {"durationMs": 200, "easing": "easeIn"}})
