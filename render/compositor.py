@@ -161,10 +161,13 @@ class Compositor:
         self._sources.close()
 
     def share_tiles(self, other: Compositor) -> None:
-        """Start from the rasters and tiles `other` holds, so the layers it drew last are not
-        drawn again here (a scene take's outgoing program, render.transition)."""
+        """Start from the rasters, tiles and last frame `other` holds, so the layers it drew
+        last are neither drawn nor composited again here (a scene take's outgoing program,
+        render.transition)."""
         self._rasters = dict(other._rasters)
         self._tiles = dict(other._tiles)
+        # Frames handed out are never written again, so both may hand out this one.
+        self._frame, self._placed = other._frame, list(other._placed)
 
     @property
     def raster_counts(self) -> dict[str, int]:
