@@ -129,6 +129,7 @@ def test_make_run_survives_crashes_and_full_restarts(tmp_path: Path) -> None:
         # Still live after the restart: the render worker resumes streaming by itself.
         wait_until(lambda: len(list(recordings.glob("*.mkv"))) > before and _streaming(again),
                    60, "streaming again after the restart")
+        _a_cue_survives_restart_all(again, layer["id"])
     finally:
         again.stop()
 
@@ -151,6 +152,24 @@ def test_make_run_refuses_an_open_host_without_a_token(tmp_path: Path) -> None:
             "machines and API_TOKEN is not set") in result.stderr
     assert "ALLOW_NO_TOKEN=yes" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "run" / "supervisord.pid").exists()
+
+
+def _a_cue_survives_restart_all(stack: Stack, layer_id: str) -> None:
+    """A cue made just before `supervisorctl restart all` (Redis too: from its AOF) falls due
+    while the processes restart; the beat sends it on its return and, under its grace, it runs
+    (the history records it from the cue)."""
+    cue = requests.post(f"{stack.url}/stream/cues", timeout=10, json={
+        "name": "through a restart", "inMs": 3000, "graceMs": 60_000,
+        "action": {"kind": "batch", "operations": [
+            {"op": "update", "id": layer_id, "changes": {"opacity": 0.25}}]}}).json()
+    stack.supervisorctl("restart", "all")
+    ran = wait_until(lambda: (found := requests.get(f"{stack.url}/stream/cues/{cue['id']}",
+                                                    timeout=2).json())["lastRun"] and found,
+                     60, "the cue to run after the restart")
+    print(f"cue ran {ran['lastRun']['ranAt'] - ran['lastRun']['dueAt']} ms after its time")
+    assert (ran["state"], ran["lastRun"]["result"]) == ("done", "ok"), ran
+    layer = requests.get(f"{stack.url}/stream/layers/{layer_id}", timeout=2).json()
+    assert (layer["opacity"], layer["version"]) == (0.25, 3)
 
 
 def _streaming(stack: Stack, not_by: str | None = None) -> bool:
