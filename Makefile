@@ -13,8 +13,8 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render bench-video bench-preview bench-metrics \
-	bench-outputs bench-soak bench-startup bench-audio clean
+.PHONY: run test lint bench-api bench-render bench-video bench-tween bench-preview \
+	bench-metrics bench-outputs bench-soak bench-startup bench-audio clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
 	./deploy/run.sh
@@ -27,7 +27,7 @@ lint: $(STAMP)  ## ruff and mypy over the whole tree (mypy strict for core/ and 
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis
+bench-api: $(STAMP) system-deps-test  ## API latency and throughput through HTTP, Celery and Redis; batches of 20
 	$(BIN)/python -m bench.api
 
 bench-render: $(STAMP) system-deps-bench  ## Still and video scenes against the FFmpeg peers; 1080p30 for 5 min
@@ -38,6 +38,10 @@ bench-video: $(STAMP) system-deps-bench  ## The video scene live: 720p30 for 60 
 	$(BIN)/python -m bench.render --sustain 60 --size 1280x720 --video
 	$(BIN)/python -m bench.render --sustain 300 --size 1920x1080 --video
 	$(BIN)/python -m bench.inputs
+
+bench-tween: $(STAMP) system-deps-bench  ## A 1280-wide banner tweening across the reference scene every frame, beside FFmpeg; the real worker 2 x 45 s
+	$(BIN)/python -m bench.render --scene tween
+	$(BIN)/python -m bench.render --sustain 45 --tween under
 
 bench-preview: $(STAMP) system-deps-test  ## Preview latency render -> WebSocket client for 1/10/50 clients
 	$(BIN)/python -m bench.preview

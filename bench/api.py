@@ -1,4 +1,4 @@
-"""Admin API benchmark: PATCH /stream/layers/<id> end to end.
+"""Admin API benchmark: PATCH /stream/layers/<id> and POST /stream/batch end to end.
 
 Every PATCH goes through the real system as `make run` starts it: gunicorn → the Flask view →
 a Celery task on queue `control` → the store in Redis → the answer back to the client. Phases:
@@ -7,13 +7,18 @@ a Celery task on queue `control` → the store in Redis → the answer back to t
 2. latency: one client, sequential PATCHes on a keep-alive session → p50/p90/p99/max;
 3. throughput: N client threads, each with its own session and its own layer, for a fixed
    time → sustained 200 answers per second, latency under load, non-200 answers;
-4. correctness: every layer's final version is 1 + the PATCHes answered 200 on it.
+4. batches: one client, rounds of a PATCH, a batch of 20 updates (each moving one of 20
+   layers, no transition: the PATCH's work twenty times in one command) and a mixed batch of
+   20 (4 creates, 12 updates, the 4 layers the previous round created deleted, with a 500 ms
+   transition), one after another on one session, so drift hits all three alike →
+   p50/p95/p99 of each and the ratio to the PATCH;
+5. correctness: every layer's final version is 1 + the PATCHes and updates answered 200 on it.
 
 202 answers (the worker did not finish within COMMAND_TIMEOUT) count as not done.
 
 Run from the repository root (starts its own stack on free ports in a temporary folder):
 
-    .venv/bin/python -m bench.api [--clients 8] [--seconds 10]
+    .venv/bin/python -m bench.api [--clients 8] [--seconds 10] [--batches 300]
     .venv/bin/python -m bench.api --url http://127.0.0.1:4200   # a system already running
 """
 
@@ -37,6 +42,10 @@ from urllib.parse import urlsplit
 GOAL_P50_MS = 15.0
 GOAL_P99_MS = 50.0
 GOAL_UPDATES_PER_S = 300.0
+GOAL_BATCH_P50_MS = 20.0
+BATCH_SIZE = 20
+MIXED_CREATES = 4  # and as many deletes; the rest of the mixed batch updates
+MIXED_TRANSITION = {"durationMs": 500, "easing": "easeInOut"}
 TIMEOUT_S = 10.0
 NEW_LAYER = {"type": "color", "transform": {"x": 0, "y": 0, "width": 100, "height": 100},
              "content": {"color": "#ff0000"}}
@@ -149,6 +158,96 @@ def final_version(url: str, token: str | None, target: Target) -> int:
         return int(body["version"])
 
 
+@dataclass
+class BatchRounds:
+    """The batch phase's latencies (seconds) and the tally of its answers."""
+
+    patch: list[float] = field(default_factory=list)
+    updates: list[float] = field(default_factory=list)
+    mixed: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+def batch_once(client: Client, operations: list[dict[str, Any]],
+               transition: dict[str, Any] | None, rounds: BatchRounds,
+               moved: list[Target]) -> float:
+    """One POST /stream/batch that moves the `moved` targets (among its operations); tallies
+    the status, returns seconds."""
+    body: dict[str, Any] = {"operations": operations}
+    if transition:
+        body["transition"] = transition
+    started = time.perf_counter()
+    status, answer = client.call("POST", "/stream/batch", body)
+    elapsed = time.perf_counter() - started
+    rounds.statuses[status] += 1
+    if status not in (200, 202):
+        raise RuntimeError(f"a batch answered {status}: {answer}")
+    for target in moved:
+        target.done += status == 200
+    return elapsed
+
+
+def made_in(number: int) -> list[str]:
+    """The ids of the layers round `number`'s mixed batch creates."""
+    return [f"mixed-{number}-{index}" for index in range(MIXED_CREATES)]
+
+
+def create(layer_id: str) -> dict[str, Any]:
+    """A batch operation creating a small colour layer with this id."""
+    return {"op": "create", "layer": {**NEW_LAYER, "id": layer_id}}
+
+
+def move(target: Target) -> dict[str, Any]:
+    """A batch operation moving the target (x always changes)."""
+    x, target.next_x = target.next_x, target.next_x % 10_000 + 1
+    return {"op": "update", "id": target.layer_id, "changes": {"transform": {"x": x}}}
+
+
+def batches(url: str, token: str | None, solo: Target, updated: list[Target],
+            mixed: list[Target], count: int) -> BatchRounds:
+    """`count` rounds of a PATCH, a batch of updates and a mixed batch, on one session (the
+    layers the first mixed batch deletes are made beforehand, not timed)."""
+    rounds = BatchRounds()
+    with Client(url, token) as client:
+        batch_once(client, [create(layer_id) for layer_id in made_in(-1)], None, rounds, [])
+        for number in range(count):
+            rounds.patch.append(patch_once(client, solo))
+            rounds.updates.append(batch_once(client, [move(target) for target in updated],
+                                             None, rounds, updated))
+            operations = ([create(layer_id) for layer_id in made_in(number)]
+                          + [move(target) for target in mixed]
+                          + [{"op": "delete", "id": layer_id}
+                             for layer_id in made_in(number - 1)])
+            rounds.mixed.append(batch_once(client, operations, MIXED_TRANSITION, rounds,
+                                           mixed))
+    return rounds
+
+
+def report_batches(rounds: BatchRounds) -> bool:
+    """The batch phase's table; whether the batch goal was met."""
+    print(f"batches, 1 client, {len(rounds.patch)} rounds of a PATCH and two batches of "
+          f"{BATCH_SIZE} operations (the mixed one with a transition):")
+    print(f"  {'request':<40}{'p50':>7}{'p95':>7}{'p99':>7}  ms  {'p50 x PATCH':>11}")
+    patch_p50 = percentile(rounds.patch, 50)
+    met = True
+    for name, samples, goal in (
+            ("PATCH /stream/layers/<id>", rounds.patch, False),
+            (f"batch: {BATCH_SIZE} updates", rounds.updates, True),
+            (f"batch: {MIXED_CREATES} create, {BATCH_SIZE - 2 * MIXED_CREATES} update, "
+             f"{MIXED_CREATES} delete", rounds.mixed, True)):
+        p50 = percentile(samples, 50)
+        verdict = ""
+        if goal:
+            verdict = f"(goal p50 <= {GOAL_BATCH_P50_MS:g} ms) " + (
+                "PASS" if p50 <= GOAL_BATCH_P50_MS else "FAIL")
+            met = met and p50 <= GOAL_BATCH_P50_MS
+        print(f"  {name:<40}{p50:7.1f}{percentile(samples, 95):7.1f}"
+              f"{percentile(samples, 99):7.1f}      {p50 / patch_p50:11.2f}  {verdict}")
+    print("  answers: " + ", ".join(f"{'no answer' if code == 0 else code}: {n}"
+                                    for code, n in sorted(rounds.statuses.items())))
+    return met
+
+
 def row(name: str, value: float, unit: str, goal: str = "", passed: bool | None = None) -> None:
     """One aligned line of the result table."""
     verdict = "" if passed is None else ("PASS" if passed else "FAIL")
@@ -157,16 +256,20 @@ def row(name: str, value: float, unit: str, goal: str = "", passed: bool | None 
     print(f"  {name:<24}{shown} {unit:<10}{goal_text:<22}{verdict}".rstrip())
 
 
-def run(url: str, token: str | None, clients: int, seconds: float, count: int) -> bool:
+def run(url: str, token: str | None, clients: int, seconds: float, count: int,
+        rounds: int) -> bool:
     """All phases against the API at `url`; prints the table and returns True if all passed."""
     with Client(url, token) as client:
         solo = create_layer(client)
         targets = [create_layer(client) for _ in range(clients)]
+        updated = [create_layer(client) for _ in range(BATCH_SIZE)]
+        mixed = [create_layer(client) for _ in range(BATCH_SIZE - 2 * MIXED_CREATES)]
     sequential(url, token, solo, 100)
     solo_latencies = sequential(url, token, solo, count)
     load_latencies, elapsed = concurrent(url, token, targets, seconds)
+    batch_rounds = batches(url, token, solo, updated, mixed, rounds)
 
-    all_targets = [solo, *targets]
+    all_targets = [solo, *targets, *updated, *mixed]
     statuses = sum((t.statuses for t in all_targets), Counter())
     versions = {t.layer_id: final_version(url, token, t) for t in all_targets}
     wrong = [t for t in all_targets if versions[t.layer_id] != 1 + t.done]
@@ -186,15 +289,17 @@ def run(url: str, token: str | None, clients: int, seconds: float, count: int) -
     row("latency p50 under load", percentile(load_latencies, 50), "ms")
     row("latency p99 under load", percentile(load_latencies, 99), "ms")
     row("requests", len(load_latencies), "sent")
-    print("answers, all phases: " + ", ".join(
+    batches_met = report_batches(batch_rounds)
+    print("answers, PATCHes of all phases: " + ", ".join(
         f"{'no answer' if code == 0 else code}: {n}" for code, n in sorted(statuses.items())))
     not_done = sum(n for code, n in statuses.items() if code != 200)
     print(f"not done (non-200): {not_done}")
     for t in wrong:
         print(f"  layer {t.layer_id}: version {versions[t.layer_id]}, expected {1 + t.done}")
-    print(f"correctness (version == 1 + PATCHes answered 200, {len(all_targets)} layers): "
-          f"{'OK' if not wrong else 'FAIL'}")
-    return not wrong and p50 <= GOAL_P50_MS and p99 <= GOAL_P99_MS and rate >= GOAL_UPDATES_PER_S
+    print(f"correctness (version == 1 + PATCHes and batch updates answered 200, "
+          f"{len(all_targets)} layers): {'OK' if not wrong else 'FAIL'}")
+    return (not wrong and p50 <= GOAL_P50_MS and p99 <= GOAL_P99_MS
+            and rate >= GOAL_UPDATES_PER_S and batches_met)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,12 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="threads in the throughput phase")
     parser.add_argument("--seconds", type=float, default=10.0, help="throughput phase duration")
     parser.add_argument("--requests", type=int, default=1000, help="PATCHes in the latency phase")
+    parser.add_argument("--batches", type=int, default=300,
+                        help="rounds of a PATCH and two batches in the batch phase")
     parser.add_argument("--token", default=os.environ.get("API_TOKEN"),
                         help="API token (default: $API_TOKEN)")
     args = parser.parse_args(argv)
     if args.url:
         return 0 if run(args.url.rstrip("/"), args.token, args.clients, args.seconds,
-                        args.requests) else 1
+                        args.requests, args.batches) else 1
 
     from tests.support.stack import Stack  # only needed when the bench starts the system
 
@@ -218,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = Stack(Path(data_dir)).start()
         try:
             ok = run(stack.url, stack.env.get("API_TOKEN"), args.clients, args.seconds,
-                     args.requests)
+                     args.requests, args.batches)
         finally:
             stack.stop()
     return 0 if ok else 1
