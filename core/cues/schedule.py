@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from croniter import CroniterError, croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 
 CRON_FIELDS = 5
 
@@ -53,6 +53,8 @@ def next_cron_time(expression: str, timezone: str, after_ms: int) -> int:
     start = datetime.fromtimestamp(after_ms / 1000, zone)
     try:
         found = croniter(expression, start).get_next(datetime)
+    except CroniterBadDateError:
+        raise ScheduleError("never falls due: it names no date that exists") from None
     except (CroniterError, ValueError, KeyError) as exc:
         raise ScheduleError(f"is not a cron expression croniter accepts ({exc})") from None
     return int(found.timestamp() * 1000)
