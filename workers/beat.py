@@ -119,7 +119,7 @@ class SingleBeatScheduler(Scheduler):
             self._outage.failed(exc)
             held = False
         if held != self._held:
-            log.info("beat lease %s", "taken: scheduling the health checks" if held
+            log.info("beat lease %s", "taken: scheduling the health checks and cues" if held
                      else "lost: standing by")
             self._held = held
         return held
