@@ -12,9 +12,8 @@ Show control (DESIGN.md, "Show control"):
   tweens have them (render.tweens);
 - a layer event or batch with `effectiveAt` (epoch ms) is held until `advance` reaches that
   instant (the render thread passes each frame's instant, or the wall clock while it draws
-  nothing); its tweens start at that instant. A full read meanwhile keeps it waiting, though
-  the read may already hold the change (the store committed it ahead), which then shows from
-  the read on;
+  nothing); its tweens start at that instant. A full read meanwhile keeps it waiting, and the
+  change (which the store committed ahead) is taken out of the read again until then;
 - a batch that takes a scene with a fade or a wipe leaves a `Take` (the layers on air just
   before it) for the render thread's transition (render.transition).
 """
@@ -99,9 +98,10 @@ class Scene:
 
     def replace(self, desired: dict[str, Any], layers: list[Layer],
                 chat: list[dict[str, Any]]) -> None:
-        """Take a full read of the store as the new truth (a layer changed by it snaps)."""
+        """Take a full read of the store as the new truth (a layer changed by it snaps), but
+        for the held changes it already holds (see `_held_back`)."""
         self.desired = desired
-        known, self._layers = self._layers, {layer.id: layer for layer in layers}
+        known, self._layers = self._layers, self._held_back({layer.id: layer for layer in layers})
         for layer_id in known.keys() | self._layers.keys():
             before, after = known.get(layer_id), self._layers.get(layer_id)
             if before is None or after is None or before.version != after.version:
@@ -109,6 +109,34 @@ class Scene:
         self.chat = chat[-CHAT_KEPT:]
         self._ordered = None
         self.loaded = True
+
+    def _held_back(self, read: dict[str, Layer]) -> dict[str, Layer]:
+        """A full read's layers with the held changes taken out again: the store committed
+        them ahead of their time, and they must show on their own frame, not with the read.
+        A layer the read has at the version a held change gives it stays as the scene has it
+        (or absent, if that change creates it); one a held change deletes stays until then.
+        A layer the read has at a later version than any held change is taken as read."""
+        for _, _, event in self._pending:
+            for kind, data in _layer_changes(event):
+                try:
+                    entries = data["layers"] if kind == events.LAYERS_REORDERED else [data]
+                    for entry in entries:
+                        self._hold_back(read, kind, str(entry["id"]), int(entry["version"]))
+                except (KeyError, TypeError, ValueError):
+                    continue  # malformed: it is reported when it falls due
+        return read
+
+    def _hold_back(self, read: dict[str, Layer], kind: str, layer_id: str,
+                   version: int) -> None:
+        found, known = read.get(layer_id), self._layers.get(layer_id)
+        if kind == events.LAYER_DELETED:
+            if found is None and known is not None and known.version < version:
+                read[layer_id] = known
+        elif found is not None and found.version == version:
+            if known is not None and known.version < version:
+                read[layer_id] = known
+            elif known is None and kind == events.LAYER_CREATED:
+                del read[layer_id]
 
     def apply(self, event: StoredEvent) -> bool:
         """Apply one event, or hold it until its `effectiveAt`; answers whether anything
@@ -222,3 +250,13 @@ class Scene:
                                             version=int(entry["version"]))
         self._ordered = None
         return True
+
+
+def _layer_changes(event: StoredEvent) -> list[tuple[str, dict[str, Any]]]:
+    """(type, data) of each layer event in `event` (a batch's, or itself)."""
+    if event.type != events.LAYERS_BATCH:
+        return [(event.type, event.data)]
+    entries = event.data.get("events")
+    return [(entry["type"], entry["data"]) for entry in entries
+            if isinstance(entry, dict) and "type" in entry and isinstance(entry.get("data"), dict)
+            ] if isinstance(entries, list) else []

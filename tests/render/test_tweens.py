@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from core import events
+from core.layers import load_layer
 from core.store import StoredEvent
 from render.compositor import Compositor
 from render.scene import Scene
@@ -213,8 +214,18 @@ def test_a_deferred_change_lands_on_the_first_frame_at_or_after_its_time(
     # The tween starts at effectiveAt, not at the frame that applied it.
     assert left_edge(draw(scene, compositor, 10)) == round(600 * 0.010)
     assert left_edge(draw(scene, compositor, 25)) == round(600 * (15 / FPS + 0.010))
+    # A full read meanwhile holds the change already (the store committed it ahead): the
+    # scene keeps it back until its time all the same.
+    scene.apply(batch((events.LAYER_CREATED, layer("early", z=1, transform={"x": 300})),
+                      effectiveAt=round(at(40) * 1000)))
+    scene.replace({"state": "live", "version": 1, "startTime": 1, "updatedAt": 1},
+                  [load_layer(layer("box", version=3, color="#ff0000",
+                                    transform={"x": 600})),
+                   load_layer(layer("early", version=1, z=1, transform={"x": 300}))], [])
     assert draw(scene, compositor, 39)[30, 600].tolist() == [255, 255, 255]
+    assert [entry.id for entry in scene.layers()] == ["box"]
     assert draw(scene, compositor, 40)[30, 600].tolist() == [0, 0, 255]
+    assert [entry.id for entry in scene.layers()] == ["box", "early"]
     assert scene.next_due is None
 
 
