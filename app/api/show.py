@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from app.api.layers import check_media, masked
+from app.api.layers import check_media
 from app.auth import request_actor
 from app.http import command_response, json_input, no_body, query_int, resource_response
 from app.services import services
 from core import tasks
-from core.show.batch import CreateOp, Operation, UpdateOp, dump_operation, load_batch
+from core.show.batch import dump_operation, load_batch, masked_operation
 from core.show.transition import dump_tween
 
 blueprint = Blueprint("show", __name__, url_prefix="/stream")
@@ -31,8 +31,7 @@ def apply_batch() -> Response:
         tasks.APPLY_BATCH, operations=operations,
         transition=dump_tween(batch.tween) if batch.tween else None,
         actor=request_actor().to_wire(), shown={"operations": [
-            _masked_operation(operation, wire)
-            for operation, wire in zip(batch.operations, operations, strict=True)]})
+            masked_operation(wire) for wire in operations]})
     return command_response(command_id, outcome)
 
 
@@ -71,16 +70,6 @@ def check_operations_media(operations: list[dict[str, Any]], prefix: str) -> Non
                 on_air = {layer.id: layer.type for layer in services().store.layers()}
             if wire["id"] in on_air:
                 check_media(on_air[wire["id"]], wire["changes"]["content"], f"{at}changes.")
-
-
-def _masked_operation(operation: Operation, wire: dict[str, Any]) -> dict[str, Any]:
-    """An operation as Celery logs and Flower may show it: secret content masked."""
-    if isinstance(operation, CreateOp):
-        layer = wire["layer"]
-        return {**wire, "layer": {**layer, "content": masked(layer["type"], layer["content"])}}
-    if isinstance(operation, UpdateOp) and "content" in operation.changes:
-        return {**wire, "changes": {**wire["changes"], "content": "(masked)"}}
-    return wire
 
 
 def _replay(task: str) -> Response:

@@ -36,11 +36,9 @@ from core.cues.model import (
     NewCue,
 )
 from core.cues.schedule import ScheduleError, check_cron, check_timezone
-from core.layers.registry import find_layer_type, layer_types
 from core.schemas.fields import EPOCH_MS_MAX, Integer, Text, epoch_ms, flatten_messages
 from core.show import dump_scene_cut, dump_tween, load_scene_cut, load_tween
-from core.show.batch import MAX_OPERATIONS, dump_operation, load_operations
-from core.urls import mask_url
+from core.show.batch import MAX_OPERATIONS, dump_operation, load_operations, masked_operation
 
 NAME = validate.Length(1, 100)
 ID_LENGTH = 64
@@ -275,27 +273,7 @@ def masked_action(action: dict[str, Any]) -> dict[str, Any]:
     """An action (wire form) as reads, events and task logs show it: secrets masked."""
     if "operations" not in action:
         return action
-    return {**action, "operations": [_masked(operation) for operation in action["operations"]]}
+    return {**action, "operations": [masked_operation(operation)
+                                     for operation in action["operations"]]}
 
 
-def _masked(operation: dict[str, Any]) -> dict[str, Any]:
-    """An operation with the secret content fields of its layer masked. An update does not
-    say its layer's type, so every field that is secret in some type is masked there."""
-    if operation.get("op") == "create":
-        layer = operation["layer"]
-        found = find_layer_type(str(layer.get("type")))
-        return {**operation, "layer": _with_masked_content(
-            layer, found.secret_fields if found else ())}
-    if operation.get("op") == "update":
-        secret = {name for kind in layer_types().values() for name in kind.secret_fields}
-        return {**operation, "changes": _with_masked_content(operation["changes"], secret)}
-    return operation
-
-
-def _with_masked_content(holder: dict[str, Any], secret: Any) -> dict[str, Any]:
-    content = holder.get("content")
-    if not isinstance(content, dict):
-        return holder
-    return {**holder, "content": {
-        key: mask_url(value) if key in secret and isinstance(value, str) else value
-        for key, value in content.items()}}

@@ -14,10 +14,11 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from core.layers import NewLayer, load_new_layer, load_patch
+from core.layers import NewLayer, find_layer_type, layer_types, load_new_layer, load_patch
 from core.layers.schemas import ID_LENGTH
 from core.schemas.fields import flatten_messages
 from core.show.transition import Tween, load_tween
+from core.urls import mask_url
 
 MAX_OPERATIONS = 100
 OPS = ("create", "update", "delete", "reorder")
@@ -199,3 +200,26 @@ def _ids(value: Any) -> list[str]:
     if len(set(ids)) != len(ids):
         raise ValidationError({"ids": "must not repeat an id"})
     return ids
+
+
+def masked_operation(operation: dict[str, Any]) -> dict[str, Any]:
+    """An operation with the secret content fields of its layer masked. An update does not
+    say its layer's type, so every field that is secret in some type is masked there."""
+    if operation.get("op") == "create":
+        layer = operation["layer"]
+        found = find_layer_type(str(layer.get("type")))
+        return {**operation, "layer": _with_masked_content(
+            layer, found.secret_fields if found else ())}
+    if operation.get("op") == "update":
+        secret = {name for kind in layer_types().values() for name in kind.secret_fields}
+        return {**operation, "changes": _with_masked_content(operation["changes"], secret)}
+    return operation
+
+
+def _with_masked_content(holder: dict[str, Any], secret: Any) -> dict[str, Any]:
+    content = holder.get("content")
+    if not isinstance(content, dict):
+        return holder
+    return {**holder, "content": {
+        key: mask_url(value) if key in secret and isinstance(value, str) else value
+        for key, value in content.items()}}
