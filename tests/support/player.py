@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 import av
 import numpy
 
+# How long `close` waits for the thread: packets of a live stream come every frame.
+CLOSE_WAIT = 0.25
+
 
 @dataclass(frozen=True)
 class FrameRecord:
@@ -85,9 +88,12 @@ class Player:
         return self
 
     def close(self) -> None:
-        """Stop pulling (waits for the thread, which a read timeout frees)."""
+        """Stop pulling. A thread taking packets ends at the next one, which this waits for; one
+        blocked on a stream that ended (in a read or an open) only leaves when that times out,
+        seconds later, which this does not wait for: it is a daemon, and records nothing
+        more."""
         self._closed.set()
-        self._thread.join(self.open_timeout + self.read_timeout + 2)
+        self._thread.join(CLOSE_WAIT)
 
     def frames_since(self, since: float) -> list[FrameRecord]:
         """Records of the frames that arrived at or after `since` (time.monotonic)."""
@@ -133,6 +139,8 @@ class Player:
         options = {"fflags": "nobuffer", "rtmp_live": "live", "analyzeduration": "2500000"}
         with av.open(self.url, options=options,
                      timeout=(self.open_timeout, self.read_timeout)) as container:
+            if self._closed.is_set():  # closed while the open waited
+                return
             self.opens += 1
             if not container.streams.video:
                 raise ValueError("no video stream found")
