@@ -55,11 +55,6 @@ class TakeTransition:
         # The outgoing-only layers for the last incoming list seen (by identity).
         self._only: tuple[list[Layer] | None, list[Layer]] = (None, [])
 
-    @property
-    def active(self) -> bool:
-        """Whether a fade or wipe is under way."""
-        return self._take is not None
-
     def begin(self, take: Take, compositor: Compositor) -> None:
         """Fade or wipe from `take.outgoing`, which `compositor` drew last."""
         width, height = self._size

@@ -80,11 +80,6 @@ class Tweens:
         # change that starts on the next frame.
         self._now = 0.0
 
-    @property
-    def active(self) -> bool:
-        """Whether anything moves (or waits for its first frame)."""
-        return bool(self._motions)
-
     def change(self, before: Layer | None, after: Layer | None, tween: Tween | None,
                start: float | None) -> None:
         """A layer went from `before` to `after` (None: it did not exist, or no longer does),
