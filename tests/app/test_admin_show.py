@@ -102,6 +102,17 @@ def test_a_scene_saved_from_the_page_is_taken_back_with_a_fade(
     page.get_by_role("button", name="Take Red box").click()
     expect(field_error(page.locator("#take-settings"), "take.durationMs")).to_be_visible()
     page.get_by_label("Take duration (ms)").fill("0")
+
+    # Renamed in its card, then deleted after the confirmation.
+    page.get_by_role("button", name="Rename Red box").click()
+    page.get_by_label("New name").fill("Opening")
+    page.get_by_role("button", name="Save name").click()
+    expect(scenes).to_contain_text("Opening")
+    assert [scene["name"] for scene in api.call("GET", "/stream/scenes")] == ["Opening"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete scene Opening").click()
+    expect(page.locator("#scenes-empty")).to_be_visible()
+    assert api.call("GET", "/stream/scenes") == []
     assert [error for error in console.errors if "status of 4" not in error] == []
 
 
@@ -118,6 +129,7 @@ def test_layer_edits_carry_the_transition_and_its_error_shows_beside_it(
     row_visible.click()  # refused: the box stays hidden
     note = field_error(page.locator("#layer-transition"), "transition.durationMs")
     expect(note).to_be_visible()
+    expect(row_visible).not_to_be_checked()  # the read after the refusal shows it hidden
     page.get_by_label("Transition (ms)", exact=True).fill("0")
     with page.expect_request(lambda request: request.url.endswith("/visibility")) as showing:
         row_visible.check()
@@ -135,16 +147,22 @@ def test_undo_and_redo_by_button_and_keyboard(api: Api, page: Page, box: str) ->
             if request.url.endswith("/stream/undo") else None)
     api.call("PATCH", f"/stream/layers/{box}", json={"opacity": 0.5})
     latest = page.locator("#history-list li").first
-    expect(latest).to_contain_text("layer.update")
-    expect(latest).to_contain_text("Box")
-    expect(latest).to_contain_text("api")
+    expect(latest.locator(".op")).to_have_text("layer.update")
+    expect(latest.locator(".source")).to_have_text("api")
+    expect(latest.locator(".role")).to_have_text("operator")
+    expect(latest.locator(".layers-touched")).to_have_text("Box")
+    patched = latest.locator(".seq").text_content()
 
     page.get_by_role("button", name="Undo").click()
     wait_until(lambda: opacity() == 1.0, 10, "the undo by button")
-    expect(latest).to_contain_text("undo")
+    expect(latest.locator(".source")).to_have_text("undo")
+    expect(page.locator("#undo-note")).to_have_text(f"Undid change {patched}")
+    undone = page.locator("#history-list li", has=page.locator(".seq", has_text=re.compile(
+        f"^{patched}$")))
+    expect(undone.locator(".undone")).to_have_text("undone")
     page.get_by_role("button", name="Redo").click()
     wait_until(lambda: opacity() == 0.5, 10, "the redo by button")
-    expect(latest).to_contain_text("redo")
+    expect(latest.locator(".source")).to_have_text("redo")
 
     page.keyboard.press("Control+z")
     wait_until(lambda: opacity() == 1.0, 10, "the undo by Ctrl+Z")

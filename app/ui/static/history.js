@@ -51,7 +51,7 @@ export class HistoryPanel {
       source: el("span", { class: "source" }),
       role: el("span", { class: "role" }),
       op: el("span", { class: "op" }),
-      undone: el("span", { class: "undone", text: "undone" }),
+      undone: el("span", { class: "undone" }),
       layers: el("span", { class: "layers-touched" }),
     };
     const row = el("li", {}, ...Object.values(parts));
@@ -68,7 +68,7 @@ export class HistoryPanel {
     row.dataset.source = entry.source;
     parts.role.textContent = entry.role;
     parts.op.textContent = entry.op;
-    parts.undone.hidden = !entry.undone;
+    parts.undone.textContent = entry.undone ? "undone" : "";
     row.classList.toggle("is-undone", Boolean(entry.undone));
     parts.layers.textContent = touched(entry);
     parts.layers.title = (entry.ids ?? []).join(" ");

@@ -1,5 +1,5 @@
 // Scenes: the strip of saved scenes, each taken with the cut, fade or wipe and the duration
-// chosen beside the strip (POST /stream/scenes/<id>/take), renamed in place or deleted; the
+// chosen above the strip (POST /stream/scenes/<id>/take), renamed in place or deleted; the
 // form saves the layers on air as a new scene. A take's messages show beside the take
 // settings, a name's beside the name. Read at load, after each change made here and every
 // few seconds (another operator's scenes show).
