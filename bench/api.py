@@ -166,6 +166,7 @@ class BatchRounds:
     updates: list[float] = field(default_factory=list)
     mixed: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    layers: int = 0  # on air during the phase
 
 
 def batch_once(client: Client, operations: list[dict[str, Any]],
@@ -210,6 +211,8 @@ def batches(url: str, token: str | None, solo: Target, updated: list[Target],
     rounds = BatchRounds()
     with Client(url, token) as client:
         batch_once(client, [create(layer_id) for layer_id in made_in(-1)], None, rounds, [])
+        _, on_air = client.call("GET", "/stream/layers")
+        rounds.layers = len(on_air)
         for number in range(count):
             rounds.patch.append(patch_once(client, solo))
             rounds.updates.append(batch_once(client, [move(target) for target in updated],
@@ -226,7 +229,8 @@ def batches(url: str, token: str | None, solo: Target, updated: list[Target],
 def report_batches(rounds: BatchRounds) -> bool:
     """The batch phase's table; whether the batch goal was met."""
     print(f"batches, 1 client, {len(rounds.patch)} rounds of a PATCH and two batches of "
-          f"{BATCH_SIZE} operations (the mixed one with a transition):")
+          f"{BATCH_SIZE} operations (the mixed one with a transition), {rounds.layers} layers "
+          "on air:")
     print(f"  {'request':<40}{'p50':>7}{'p95':>7}{'p99':>7}  ms  {'p50 x PATCH':>11}")
     patch_p50 = percentile(rounds.patch, 50)
     met = True
@@ -262,11 +266,13 @@ def run(url: str, token: str | None, clients: int, seconds: float, count: int,
     with Client(url, token) as client:
         solo = create_layer(client)
         targets = [create_layer(client) for _ in range(clients)]
-        updated = [create_layer(client) for _ in range(BATCH_SIZE)]
-        mixed = [create_layer(client) for _ in range(BATCH_SIZE - 2 * MIXED_CREATES)]
     sequential(url, token, solo, 100)
     solo_latencies = sequential(url, token, solo, count)
     load_latencies, elapsed = concurrent(url, token, targets, seconds)
+    # Made only now: every change reads the layers on air, so the phases before keep theirs.
+    with Client(url, token) as client:
+        updated = [create_layer(client) for _ in range(BATCH_SIZE)]
+        mixed = [create_layer(client) for _ in range(BATCH_SIZE - 2 * MIXED_CREATES)]
     batch_rounds = batches(url, token, solo, updated, mixed, rounds)
 
     all_targets = [solo, *targets, *updated, *mixed]
