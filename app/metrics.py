@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from prometheus_flask_exporter import PrometheusMetrics
 
 from core.config import Settings
+from core.cues.model import RESULTS as CUE_RESULTS
 from core.redis_client import connect
 from core.schemas.stream import DESIRED_STATES
 from core.store import StateStore
@@ -124,6 +125,11 @@ class StateCollector(Collector):
             f"{PREFIX}_health_chat_messages_trimmed",
             "Chat messages the health checks trimmed beyond CHAT_HISTORY",
             value=counters.get("chat:trimmed", 0))
+        cues = CounterMetricFamily(f"{PREFIX}_cue_runs",
+                                   "Cues that fell due, by what came of it", labels=["result"])
+        for result in CUE_RESULTS:
+            cues.add_metric([result], counters.get(f"cues:{result}", 0))
+        yield cues
         times = [result["at"] for result in checks.last_results().values()]
         if times:
             yield _gauge("health_last_check_timestamp_seconds",

@@ -88,6 +88,8 @@ for j = 1, m do
     redis.call('LTRIM', key, 0, tonumber(ARGV[base + 4]) - 1)
   elseif ARGV[base + 1] == 'pop' then
     redis.call('LPOP', key)
+  elseif ARGV[base + 1] == 'incr' then
+    redis.call('HINCRBY', key, ARGV[base + 2], 1)
   else
     redis.call('DEL', key)
   end
@@ -175,7 +177,9 @@ SEQ = "@seq@"
 @dataclass(frozen=True)
 class ListOp:
     """One list operation of a commit: `push` (LPUSH `value`, keep the newest `cap`), `pop`
-    (LPOP, provided the head is still `expected`) or `clear` (delete the list)."""
+    (LPOP, provided the head is still `expected`) or `clear` (delete the list); or `incr`,
+    which adds one to counter `value` of the hash `key` (counted only if the commit
+    applies)."""
 
     key: str
     op: str

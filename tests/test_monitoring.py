@@ -55,6 +55,7 @@ METRICS: dict[str, tuple[str, dict[str, tuple[str, ...] | None]]] = {
         "counter", {"check": ("render", "preview_clients", "chat")}),
     "stream_manager_health_render_stale_total": ("counter", {}),
     "stream_manager_health_last_check_timestamp_seconds": ("gauge", {}),
+    "stream_manager_cue_runs_total": ("counter", {"result": ("ok", "missed", "failed")}),
     # render worker (job stream-manager-render, one target per instance)
     "stream_manager_render_active": ("gauge", {}),
     "stream_manager_render_streaming": ("gauge", {}),

@@ -19,7 +19,7 @@ import redis
 from marshmallow import Schema, post_load
 
 from core import events
-from core.commit import Change, Outcome, Plan, dumps
+from core.commit import Change, ListOp, Outcome, Plan, dumps
 from core.cues import Cue, CueRun, DueCue, NewCue, dump_cue, load_cue
 from core.cues.schedule import ScheduleError, next_cron_time
 from core.errors import InvalidInput, LimitExceeded
@@ -164,7 +164,10 @@ class CueStore:
                        Change(self.keys.cue_schedule, cue_id, scheduled,
                               None if after.next_at is None else _schedule_entry(after))]
             shown = dump_cue(after)
-            return Plan(Outcome(200, shown), changes, event=(events.CUE_SAVED, shown))
+            # Counted in the same commit, so a redelivered record never counts twice.
+            counted = ListOp(self.keys.health_counters, "incr", f"cues:{result}")
+            return Plan(Outcome(200, shown), changes, event=(events.CUE_SAVED, shown),
+                        lists=[counted])
 
         # The outcome is kept under this id like any command's (GET /stream/commands shows
         # it): it is the cue as reads show it, secrets masked.
