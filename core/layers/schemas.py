@@ -186,12 +186,19 @@ def dump_layer(layer: Layer, *, secrets: bool = False) -> dict[str, Any]:
     wire: dict[str, Any] = _LAYER.dump(layer)
     if wire["playback"] is None:
         del wire["playback"]
-    if not secrets:
-        hidden = type_of_content(layer.content).secret_fields
-        if hidden:
-            wire["content"] = {key: mask_url(value) if key in hidden and value else value
-                               for key, value in wire["content"].items()}
-    return wire
+    return wire if secrets else mask_secrets(wire)
+
+
+def mask_secrets(wire: dict[str, Any]) -> dict[str, Any]:
+    """A layer's JSON as reads show it: its type's secret content (an input's URL) masked.
+    Answers `wire` itself when its type has none, else a copy."""
+    layer_type = find_layer_type(str(wire.get("type")))
+    hidden = layer_type.secret_fields if layer_type is not None else ()
+    content = wire.get("content")
+    if not hidden or not isinstance(content, dict):
+        return wire
+    return {**wire, "content": {key: mask_url(value) if key in hidden and value else value
+                                for key, value in content.items()}}
 
 
 def load_patch(wire: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,14 +211,20 @@ def load_patch(wire: Mapping[str, Any]) -> dict[str, Any]:
 def apply_patch(layer: Layer, patch: Mapping[str, Any]) -> Layer:
     """The layer with a camelCase change merged in (transform and content key by key) and
     checked whole. The type of a layer is fixed: a different type needs a new layer."""
-    if "type" in patch and patch["type"] != layer.type:
+    return apply_patch_to_wire(dump_layer(layer, secrets=True), patch)
+
+
+def apply_patch_to_wire(wire: Mapping[str, Any], patch: Mapping[str, Any]) -> Layer:
+    """`apply_patch` on a stored layer's JSON (secrets included), loaded once: the merged
+    layer is the only one parsed."""
+    if "type" in patch and patch["type"] != wire["type"]:
         raise ValidationError({"type": ["cannot be changed; create a new layer instead"]})
-    wire = dump_layer(layer, secrets=True)
     merged = {**wire, **{k: v for k, v in patch.items() if k not in ("transform", "content")}}
     merged["transform"] = {**wire["transform"], **patch.get("transform", {})}
     content = patch.get("content", {})
+    layer_type = find_layer_type(str(wire["type"]))
     # A form sends back the masked secret it was shown: that keeps the real one.
-    masked = {key for key in type_of_content(layer.content).secret_fields
+    masked = {key for key in (layer_type.secret_fields if layer_type else ())
               if isinstance(content.get(key), str) and wire["content"].get(key)
               and content[key] == mask_url(wire["content"][key])}
     merged["content"] = {**wire["content"],

@@ -25,7 +25,8 @@ import redis
 
 from core.commit import SEQ, ListOp, dumps
 from core.keys import Keys
-from core.layers import Layer, dump_layer, load_layer
+from core.layers import Layer, load_layer
+from core.layers.schemas import mask_secrets
 from core.show import Actor
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,16 @@ log = logging.getLogger(__name__)
 # Events read per round trip while looking for history entries.
 PAGE = 500
 
-Difference = tuple[str, Layer | None, Layer | None]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One layer a change touches: its JSON as read and as it will be stored (None: absent),
+    whole (secrets included: the stored form)."""
+
+    id: str
+    before_wire: dict[str, Any] | None
+    after_wire: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,9 @@ class HistoryRecord:
         """The history entry and the stack operations of a change."""
         entry: dict[str, Any] = {
             "at": now, "source": actor.source, "role": actor.role, "op": op,
-            "ids": [layer_id for layer_id, _, _ in differences],
-            "before": [_shown(before) for _, before, _ in differences],
-            "after": [_shown(after) for _, _, after in differences],
+            "ids": [difference.id for difference in differences],
+            "before": [_shown(difference.before_wire) for difference in differences],
+            "after": [_shown(difference.after_wire) for difference in differences],
             "undoable": self.undoable,
         }
         if effective_at is not None:
@@ -98,8 +108,8 @@ class HistoryRecord:
         if not self.undoable:
             return []
         record = {"op": op, "changes": [
-            {"id": layer_id, "before": _whole(before), "after": _whole(after)}
-            for layer_id, before, after in differences]}
+            {"id": difference.id, "before": difference.before_wire,
+             "after": difference.after_wire} for difference in differences]}
         return [ListOp(keys.undo, "push", f"{SEQ}|{dumps(record)}", cap=depth),
                 ListOp(keys.redo, "clear")]
 
@@ -174,12 +184,8 @@ def _entry(entry_id: str, fields: dict[str, str]) -> dict[str, Any] | None:
         return None
 
 
-def _shown(layer: Layer | None) -> dict[str, Any] | None:
-    return None if layer is None else dump_layer(layer)
-
-
-def _whole(layer: Layer | None) -> dict[str, Any] | None:
-    return None if layer is None else dump_layer(layer, secrets=True)
+def _shown(wire: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if wire is None else mask_secrets(wire)
 
 
 def _layer(wire: dict[str, Any] | None) -> Layer | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import redis
 
@@ -18,11 +18,12 @@ from core import events
 from core.commit import SEQ, Plan
 from core.errors import Conflict
 from core.keys import Keys
-from core.layers import Layer, NewLayer, apply_patch, dump_layer, load_layer
+from core.layers import Layer, NewLayer
+from core.layers.schemas import mask_secrets
 from core.show import Actor
 from core.show.batch import Batch, CreateOp, DeleteOp, Operation, UpdateOp
 from core.show.transition import SceneCut, dump_scene_cut
-from core.store.history import History, HistoryRecord
+from core.store.history import Difference, History, HistoryRecord
 from core.store.layer_edit import EditOptions, LayerEdit
 from core.store.scenes import Scene, match_scene
 from core.store.values import StoredValues
@@ -53,8 +54,19 @@ class LayerChanges:
         def plan() -> Plan:
             edit = self._edit()
             edit.create(new, layer_id)
-            return edit.plan(lambda changed: dump_layer(changed[0]), 201, "layer.create",
-                             options, self._record())
+            return edit.plan(_first_shown, 201, "layer.create", options, self._record())
+
+        return self._run(command_id, plan)
+
+    def update(self, command_id: str, layer_id: str, patch: Mapping[str, Any],
+               if_match: int | None, options: EditOptions) -> Any:
+        """Merge a camelCase change (a PATCH body) into one layer."""
+
+        def plan() -> Plan:
+            edit = self._edit()
+            edit.patch(layer_id, patch, if_match)
+            return edit.plan(_first_shown, 200, "layer.update", options, self._record(),
+                             event_type=events.LAYER_UPDATED)
 
         return self._run(command_id, plan)
 
@@ -65,8 +77,8 @@ class LayerChanges:
         def plan() -> Plan:
             edit = self._edit()
             edit.change(layer_id, change, if_match)
-            return edit.plan(lambda changed: dump_layer(changed[0]), 200, op, options,
-                             self._record(), event_type=event_type)
+            return edit.plan(_first_shown, 200, op, options, self._record(),
+                             event_type=event_type)
 
         return self._run(command_id, plan)
 
@@ -88,13 +100,13 @@ class LayerChanges:
         def plan() -> Plan:
             edit = self._edit()
             edit.restack(ids)
-            stacked = [dump_layer(layer) for layer in edit.ordered()]
+            stacked = edit.ordered()
             summary = [{key: layer[key] for key in ("id", "zIndex", "version")}
                        for layer in stacked]
-            return edit.plan(lambda changed: stacked, 200, "layers.reorder", options,
+            return edit.plan(lambda differences: stacked, 200, "layers.reorder", options,
                              self._record(),
-                             event_of=lambda changed: (events.LAYERS_REORDERED,
-                                                       {"layers": summary}))
+                             event_of=lambda differences: (events.LAYERS_REORDERED,
+                                                           {"layers": summary}))
 
         return self._run(command_id, plan)
 
@@ -108,15 +120,21 @@ class LayerChanges:
 
         def plan() -> Plan:
             edit = self._edit()
+            edit.prefetch([operation.id for operation in batch.operations
+                           if isinstance(operation, (UpdateOp, DeleteOp))])
             results = [self._apply(edit, operation, new_ids[index], f"operations.{index}.")
                        for index, operation in enumerate(batch.operations)]
-            layers = edit.ordered()
-            shown = {layer.id: dump_layer(layer) for layer in layers}
+
+            def body(differences: list[Difference]) -> dict[str, Any]:
+                layers = edit.ordered(differences)
+                shown = {layer["id"]: layer for layer in layers}
+                return {"seq": SEQ, "layers": layers,
+                        "results": [shown.get(result, {"id": result, "deleted": True})
+                                    if isinstance(result, str) else result
+                                    for result in results]}
+
             return edit.plan(
-                lambda changed: {"seq": SEQ, "layers": list(shown.values()),
-                                 "results": [shown.get(result, {"id": result, "deleted": True})
-                                             if isinstance(result, str) else result
-                                             for result in results]},
+                body,
                 200, "batch", EditOptions(actor, batch.tween, effective_at), self._record(),
                 as_batch=True)
 
@@ -130,16 +148,16 @@ class LayerChanges:
         def plan() -> Plan:
             scene = scene_of()
             edit = self._edit()
-            for layer_id, image in match_scene(scene.layers, list(edit.layers.values()),
-                                               edit.now):
+            for layer_id, image in match_scene(scene.layers, edit.all(), edit.now):
                 if image is None:
                     edit.delete(layer_id)
                 else:
                     edit.put(image)
             take = {"sceneId": scene.id, "name": scene.name, **dump_scene_cut(cut)}
             return edit.plan(
-                lambda changed: {"seq": SEQ, "scene": {"id": scene.id, "name": scene.name},
-                                 "layers": [dump_layer(layer) for layer in edit.ordered()]},
+                lambda differences: {"seq": SEQ,
+                                     "scene": {"id": scene.id, "name": scene.name},
+                                     "layers": edit.ordered(differences)},
                 200, "scene.take", EditOptions(actor, None, effective_at), self._record(),
                 as_batch=True, extra={"take": take}, skip_unchanged=True)
 
@@ -170,8 +188,8 @@ class LayerChanges:
                 edit.restore(layer_id, before if undoing else after)
             key = "undid" if undoing else "redid"
             return edit.plan(
-                lambda changed: {"seq": SEQ, key: record.seq,
-                                 "layers": [dump_layer(layer) for layer in changed]},
+                lambda differences: {"seq": SEQ, key: record.seq,
+                                     "layers": _shown(differences)},
                 200, actor.source, EditOptions(actor),
                 HistoryRecord(self.keys, self._undo_depth, popped=record))
 
@@ -185,25 +203,28 @@ class LayerChanges:
         if isinstance(operation, CreateOp):
             return edit.create(operation.layer, operation.id or new_id, prefix).id
         if isinstance(operation, UpdateOp):
-            changes: Mapping[str, Any] = operation.changes
-            edit.get(operation.id, prefix)
-            edit.check_version(operation.id, operation.if_match, prefix)
-            return edit.change(operation.id, lambda layer: apply_patch(layer, changes),
-                               prefix=f"{prefix}changes.").id
+            return edit.patch(operation.id, operation.changes, operation.if_match, prefix).id
         if isinstance(operation, DeleteOp):
             edit.delete(operation.id, operation.if_match, prefix)
             return operation.id
         edit.restack(operation.ids, prefix)
-        return [{"id": layer.id, "zIndex": layer.z_index} for layer in edit.ordered()]
+        return [{"id": layer_id, "zIndex": position}
+                for position, layer_id in enumerate(operation.ids)]
 
     def _edit(self) -> LayerEdit:
-        raws = cast(dict[str, str], self.redis.hgetall(self.keys.layers))
-        layers = []
-        for layer_id, raw in raws.items():
-            layer = self._values.parse(self.keys.layers, layer_id, raw, load_layer)
-            if layer is not None:
-                layers.append(layer)
-        return LayerEdit(self.keys, raws, layers, self._clock(), self._max_layers)
+        return LayerEdit(self.redis, self.keys, self._values, self._clock(), self._max_layers)
 
     def _record(self) -> HistoryRecord:
         return HistoryRecord(self.keys, self._undo_depth)
+
+
+def _shown(differences: list[Difference]) -> list[dict[str, Any]]:
+    """The layers a change stored, as reads show them."""
+    return [mask_secrets(difference.after_wire) for difference in differences
+            if difference.after_wire is not None]
+
+
+def _first_shown(differences: list[Difference]) -> dict[str, Any] | None:
+    """The one layer a single change stored, as reads show it."""
+    shown = _shown(differences)
+    return shown[0] if shown else None

@@ -38,7 +38,6 @@ from core.keys import Keys
 from core.layers import (
     Layer,
     NewLayer,
-    apply_patch,
     layer_order,
     load_layer,
 )
@@ -247,9 +246,8 @@ class StateStore(CommandRunner):
     ) -> Outcome:
         """Merge a camelCase change into a layer (`core.layers.apply_patch`: the merge checks
         the whole layer against its type); with a tween its numbers move there on air."""
-        return cast(Outcome, self.changes.change(
-            command_id, layer_id, if_match, "layer.update", events.LAYER_UPDATED,
-            lambda layer: apply_patch(layer, patch), EditOptions(actor, tween)))
+        return cast(Outcome, self.changes.update(command_id, layer_id, patch, if_match,
+                                                 EditOptions(actor, tween)))
 
     def set_visibility(
         self, command_id: str, layer_id: str, visible: bool, if_match: int | None = None,
