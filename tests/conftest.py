@@ -20,6 +20,7 @@ from core.config import Settings, load_settings
 from core.redis_client import connect
 from core.store import StateStore
 from tests.support.assets import make_assets
+from tests.support.beat import start_beat
 from tests.support.processes import Process, wait_until
 from tests.support.redis_server import RedisServer
 from tests.support.render_worker import RenderWorkers
@@ -140,3 +141,12 @@ def color_layer(client: FlaskClient) -> dict:
     })
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+@pytest.fixture(scope="module")
+def beat(base_env: dict[str, str], celery_worker: Process,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """`celery -A workers beat`, sending the cues."""
+    process = start_beat(base_env, tmp_path_factory.mktemp("beat") / "beat.log")
+    yield process
+    process.stop()

@@ -5,7 +5,6 @@ the cue's time zone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,19 +14,11 @@ from flask.testing import FlaskClient
 
 from core.cues import STREAM_CUES, CueAction, NewCue
 from core.store import STREAM_ACTIONS, StateStore, now_ms
-from tests.support.beat import start_beat, wait_for_beat_lease
+from tests.support.beat import wait_for_beat_lease
 from tests.support.processes import Process, wait_until
 
 START = {"kind": "start"}
 
-
-@pytest.fixture(scope="module")
-def beat(base_env: dict[str, str], celery_worker: Process,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """`celery -A workers beat`, sending the cues."""
-    process = start_beat(base_env, tmp_path_factory.mktemp("beat") / "beat.log")
-    yield process
-    process.stop()
 
 
 def add(client: FlaskClient, **cue: Any) -> dict[str, Any]:

@@ -7,12 +7,10 @@ output frame is one), and the program on nginx-rtmp shows it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pytest
 import redis
 from flask.testing import FlaskClient
 
@@ -21,7 +19,7 @@ from core.keys import Keys
 from core.preview_frames import read_stamp
 from core.store import StateStore
 from tests.render.test_render_stream import KEY, SIZE, add_layer, box, wait_for_pixel
-from tests.support.beat import start_beat, wait_for_beat_lease
+from tests.support.beat import wait_for_beat_lease
 from tests.support.processes import Process
 
 FRAME_MS = 1000 / int(SIZE["RENDER_FPS"])
@@ -37,14 +35,6 @@ class Shown:
     sequence: int
     green: bool
 
-
-@pytest.fixture(scope="module")
-def beat(base_env: dict[str, str], celery_worker: Process,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """`celery -A workers beat`, sending the cues."""
-    process = start_beat(base_env, tmp_path_factory.mktemp("beat") / "beat.log")
-    yield process
-    process.stop()
 
 
 def _frames(pubsub: redis.client.PubSub, until: float) -> list[Shown]:
