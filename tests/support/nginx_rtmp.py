@@ -36,6 +36,9 @@ rtmp {{
         application live {{
             live on;
             record off;
+            # A viewer's stream starts at a video keyframe (nginx-rtmp waits for one), and its
+            # sound with it, not before: a player finds both streams in a short probe.
+            wait_video on;
         }}
     }}
 }}

@@ -29,7 +29,8 @@ CLOSE_WAIT = 0.25
 
 @dataclass(frozen=True)
 class FrameRecord:
-    """One decoded video frame: when it arrived (time.monotonic), pts (s), keyframe flag."""
+    """One decoded video frame: when it arrived (time.monotonic), pts (s), keyframe flag. The
+    frames of a connection's first half second (its probe) arrive together as it ends."""
 
     arrival: float
     pts: float | None
@@ -134,9 +135,12 @@ class Player:
             self._closed.wait(0.2)
 
     def _play_once(self) -> None:
-        # Probe a little longer than one 2 s GOP: nginx-rtmp may send audio first and the
-        # FLV demuxer only creates the video stream when video arrives.
-        options = {"fflags": "nobuffer", "rtmp_live": "live", "analyzeduration": "2500000"}
+        # FLV announces its streams as packets arrive, so the probe always lasts its whole
+        # analyzeduration. The ingest sends a new viewer nothing before a video keyframe
+        # (tests.support.nginx_rtmp), so half a second finds the video, then the sound; the
+        # packets probed are kept and decoded, so the first picture is that keyframe, not the
+        # next one a GOP later.
+        options = {"rtmp_live": "live", "analyzeduration": "500000"}
         with av.open(self.url, options=options,
                      timeout=(self.open_timeout, self.read_timeout)) as container:
             if self._closed.is_set():  # closed while the open waited
