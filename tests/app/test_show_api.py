@@ -294,3 +294,41 @@ def test_outputs_and_audio_changes_are_in_the_history_without_keys(
     assert entries[0]["after"][0]["master"]["volume"] == 0.5
     assert entries[1]["after"][0]["hasKey"] is True and entries[1]["undoable"] is False
     assert "supersecretkey" not in str(client.get("/stream/history").get_json())
+
+
+HOSTILE = [
+    ("post", "/stream/batch", {"operations": [{"op": "create", "layer": []}]},
+     "operations.0.layer"),
+    ("post", "/stream/batch", {"operations": [{"op": "update", "id": "x" * 65, "changes": {}}]},
+     "operations.0.id"),
+    ("post", "/stream/batch", {"operations": [{"op": "update", "id": "a", "changes": {}}]},
+     "operations.0.changes"),
+    ("post", "/stream/batch", {"operations": [{"op": "delete", "id": "a", "ifMatch": True}]},
+     "operations.0.ifMatch"),
+    ("post", "/stream/batch", {"operations": [{"op": "reorder", "ids": ["a", "a"]}]},
+     "operations.0.ids"),
+    ("post", "/stream/batch", {"operations": [{"op": None}]}, "operations.0.op"),
+    ("post", "/stream/undo", {"steps": 2}, "steps"),
+    ("post", "/stream/redo", [], "body"),
+    ("post", "/stream/scenes", {"name": "x" * 101}, "name"),
+    ("post", "/stream/scenes", {"name": "ok", "layers": [{"type": "color", "id": "../x",
+                                                          "content": {"color": "#000000"}}]},
+     "layers.0.id"),
+    ("post", "/stream/scenes", {"name": "ok", "layers": [{"type": "color", "id": "same",
+                                                          "content": {"color": "#000000"}}] * 2},
+     "layers"),
+    ("patch", "/stream/scenes/nosuch", {}, "_schema"),
+    ("post", "/stream/scenes/nosuch/take", {"transition": {"type": "fade", "durationMs": 1e9}},
+     "transition.durationMs"),
+    ("post", "/stream/scenes/nosuch/take", {"transition": "fade"}, "transition"),
+    ("get", "/stream/history?limit=201", None, "limit"),
+    ("get", "/stream/history?before=-3", None, "before"),
+]
+
+
+def test_hostile_show_control_input_is_a_4xx_naming_the_field(client: FlaskClient) -> None:
+    for method, url, body, field in HOSTILE:
+        response = getattr(client, method)(url, json=body)
+        assert 400 <= response.status_code < 500, (url, body, response.status_code)
+        fields = response.get_json().get("fields", {})
+        assert field in fields, (url, body, response.get_json())
