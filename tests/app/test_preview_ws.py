@@ -16,6 +16,7 @@ import pytest
 import requests
 import websocket
 from flask.testing import FlaskClient
+from PIL import Image
 
 from app import create_app
 from core.config import Settings
@@ -81,6 +82,17 @@ def add_red_box(client: FlaskClient) -> dict:
         "transform": {"x": 0, "y": 0, "width": 960, "height": 540}})
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def add_noise_image(client: FlaskClient, settings: Settings) -> None:
+    """A full-frame image of noise: JPEGs of hundreds of KB, which fill a stalled client's
+    socket buffers (megabytes, as the kernel grows them) within a second, not twenty."""
+    noise = np.random.default_rng(5).integers(0, 256, (540, 960, 3), np.uint8)
+    Image.fromarray(noise).save(settings.media_root / "noise.png")
+    response = client.post("/stream/layers", json={
+        "name": "noise", "type": "image", "content": {"source": "noise.png"},
+        "transform": {"x": 0, "y": 0, "width": 960, "height": 540}})
+    assert response.status_code == 201, response.get_json()
 
 
 def refusal(url: str, **options) -> tuple[int, dict]:
@@ -410,8 +422,8 @@ def test_a_viewer_token_opens_the_preview(settings: Settings, redis_client, cele
 
 
 def test_preview_metrics_count_clients_by_quality_and_frames_sent_and_skipped(
-        client: FlaskClient, render_workers, preview, connect) -> None:
-    add_red_box(client)
+        client: FlaskClient, settings: Settings, render_workers, preview, connect) -> None:
+    add_noise_image(client, settings)
     render_workers.start(**SIZE)
     # Pongs are due only after two minutes, so the stalled client is not dropped meanwhile.
     server = preview(PREVIEW_PING_INTERVAL="60", PREVIEW_PONG_TIMEOUT="120")
@@ -427,8 +439,8 @@ def test_preview_metrics_count_clients_by_quality_and_frames_sent_and_skipped(
                                              quality="low")
                >= first.total("stream_manager_preview_frames_sent_total", quality="low") + 30,
                10, "low frames to be counted (two clients)")
-    # The stalled client's socket buffers fill up; then each new frame replaces one it never
-    # took.
+    # The stalled client's socket buffers fill up (with noise, at once); then each new frame
+    # replaces one it never took.
     wait_until(lambda: scrape(metrics).total("stream_manager_preview_frames_skipped_total",
                                              quality="high") > 10, 60, "skipped frames")
     assert scrape(metrics).total("stream_manager_preview_frames_skipped_total",
