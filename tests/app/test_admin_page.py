@@ -371,7 +371,7 @@ def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
         expect(dialog).to_be_visible()
         shot(page, "13-token-asked")
         page.get_by_label("Token", exact=True).fill(token)
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
         expect(page.locator("#preview-stats")).to_contain_text(re.compile(r"[1-9]\d* fps"),
                                                                timeout=30_000)
