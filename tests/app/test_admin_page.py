@@ -34,7 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(tmp_path_factory.mktemp("admin") / "data",
                     env={"POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
     yield running
-    running.stop()
+    running.stop_in_background()
 
 
 class Console:
@@ -371,7 +371,7 @@ def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
         expect(dialog).to_be_visible()
         shot(page, "13-token-asked")
         page.get_by_label("Token", exact=True).fill(token)
-        page.get_by_role("button", name="Save", exact=True).click()
+        page.get_by_role("button", name="Save").click()
         expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
         expect(page.locator("#preview-stats")).to_contain_text(re.compile(r"[1-9]\d* fps"),
                                                                timeout=30_000)
@@ -397,7 +397,7 @@ def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
         assert Path(download_info.value.path()).read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # EBML
         context.close()
     finally:
-        secured.stop()
+        secured.stop_in_background()
 
 
 @pytest.fixture

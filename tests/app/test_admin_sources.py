@@ -75,7 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(tmp_path_factory.mktemp("sources") / "data", env={
         "API_TOKEN": TOKEN, "POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
     yield running
-    running.stop()
+    running.stop_in_background()
 
 
 @pytest.fixture(scope="module")

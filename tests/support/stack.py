@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 import requests
@@ -98,3 +99,8 @@ class Stack:
         if self._process is not None:
             self._process.stop(timeout=30, signum=signal.SIGINT)
             self._process = None
+
+    def stop_in_background(self) -> None:
+        """`stop()` in a thread, for a stack nothing uses any more: its programs take seconds
+        to stop, while the next tests start. The interpreter waits for the thread at exit."""
+        threading.Thread(target=self.stop, name="stack stop").start()
