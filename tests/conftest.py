@@ -19,7 +19,7 @@ from app import create_app
 from core.config import Settings, load_settings
 from core.redis_client import connect
 from core.store import StateStore
-from tests.support.assets import make_assets
+from tests.support.assets import AssetsMaker
 from tests.support.beat import start_beat
 from tests.support.processes import Process, wait_until
 from tests.support.redis_server import RedisServer
@@ -36,10 +36,21 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def assets_maker(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssetsMaker]:
+    """Starts making the shared media as the session starts, if a test of it needs them."""
+    maker = AssetsMaker(tmp_path_factory.mktemp("assets"))
+    if any("media_assets" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        maker.start()
+    yield maker
+    maker.stop()
+
+
 @pytest.fixture(scope="session")
-def media_assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def media_assets(assets_maker: AssetsMaker) -> Path:
     """The shared benchmark media (bg.mp4, bed.m4a, the scene's images), made once."""
-    return make_assets(tmp_path_factory.mktemp("assets"))
+    return assets_maker.wait()
 
 
 @pytest.fixture(scope="session")

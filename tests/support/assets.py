@@ -1,6 +1,8 @@
 """The shared benchmark media (../shared/bench/make_assets.py): the reference scene's images,
 `bg.mp4` (1280x720 at 30 fps, 10 s, a white 160x160 square top-left for 3 frames at each whole
-second) and `bed.m4a`. Deterministic, so a session makes them once."""
+second) and `bed.m4a`. Deterministic, so a session makes them once, in a process of its own
+started early (`AssetsMaker`): its seconds of CPU pass while the first tests wait on real
+time."""
 
 from __future__ import annotations
 
@@ -11,11 +13,33 @@ from pathlib import Path
 MAKE_ASSETS = Path(__file__).resolve().parents[3] / "shared" / "bench" / "make_assets.py"
 
 
-def make_assets(folder: Path) -> Path:
-    """Write the assets into `folder` (made if missing); returns it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, str(MAKE_ASSETS), str(folder)], capture_output=True,
-                          text=True, timeout=300, check=False)
-    if done.returncode != 0 or not (folder / "bg.mp4").exists():
-        raise RuntimeError(f"{MAKE_ASSETS} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return folder
+class AssetsMaker:
+    """make_assets.py writing into `folder` (made if missing) in the background."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> AssetsMaker:
+        """Start writing."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            [sys.executable, str(MAKE_ASSETS), str(self.folder)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        return self
+
+    def wait(self) -> Path:
+        """The folder, once written (started now if it was not)."""
+        if self._process is None:
+            self.start()
+        assert self._process is not None
+        output, _ = self._process.communicate(timeout=300)
+        if self._process.returncode != 0 or not (self.folder / "bg.mp4").exists():
+            raise RuntimeError(f"{MAKE_ASSETS} failed ({self._process.returncode}):\n{output}")
+        return self.folder
+
+    def stop(self) -> None:
+        """Kill it if it is still writing (the session ended first)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
