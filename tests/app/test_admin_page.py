@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import Player
 from tests.support.processes import wait_until
-from tests.support.stack import Stack
+from tests.support.stack import QUICK, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "admin-page"
@@ -31,8 +31,7 @@ pytestmark = pytest.mark.system
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole system, started by `make run`, small enough for a quick preview."""
-    running = Stack(tmp_path_factory.mktemp("admin") / "data",
-                    env={"POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
+    running = Stack(tmp_path_factory.mktemp("admin") / "data", env=QUICK).start()
     yield running
     running.stop_in_background()
 
@@ -362,7 +361,7 @@ def test_edit_conflict_media_reorder_delete_and_outages(
 def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
         tmp_path: Path, browser: Browser) -> None:
     token = "page-token-0123456789"
-    secured = Stack(tmp_path / "data", env={"API_TOKEN": token, "PREVIEW_FPS": "10"}).start()
+    secured = Stack(tmp_path / "data", env={**QUICK, "API_TOKEN": token}).start()
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -371,7 +370,7 @@ def test_with_api_token_the_page_asks_once_and_uses_a_preview_ticket(
         expect(dialog).to_be_visible()
         shot(page, "13-token-asked")
         page.get_by_label("Token", exact=True).fill(token)
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator("#status-state")).to_have_text(re.compile("Stopped"))
         expect(page.locator("#preview-stats")).to_contain_text(re.compile(r"[1-9]\d* fps"),
                                                                timeout=30_000)
