@@ -28,7 +28,7 @@ from tests.app.test_admin_page import Console, shot
 from tests.app.test_admin_sources import write_tone
 from tests.support.clips import write_clip
 from tests.support.processes import free_port, wait_until
-from tests.support.stack import Stack
+from tests.support.stack import QUICK, Stack
 
 pytestmark = pytest.mark.system
 
@@ -65,8 +65,7 @@ class Api:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole system, reading twice a second."""
-    running = Stack(tmp_path_factory.mktemp("audio") / "data",
-                    env={"POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
+    running = Stack(tmp_path_factory.mktemp("audio") / "data", env=QUICK).start()
     yield running
     running.stop_in_background()
 

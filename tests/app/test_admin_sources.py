@@ -29,7 +29,7 @@ from tests.support.clips import write_clip
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.processes import free_port, wait_until
 from tests.support.publisher import Publisher
-from tests.support.stack import Stack
+from tests.support.stack import QUICK, Stack
 
 pytestmark = pytest.mark.system
 
@@ -72,8 +72,8 @@ class Api:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole system with an API token, reading layers twice a second."""
-    running = Stack(tmp_path_factory.mktemp("sources") / "data", env={
-        "API_TOKEN": TOKEN, "POLL_INTERVAL": "500", "PREVIEW_FPS": "10"}).start()
+    running = Stack(tmp_path_factory.mktemp("sources") / "data",
+                    env={**QUICK, "API_TOKEN": TOKEN}).start()
     yield running
     running.stop_in_background()
 
