@@ -43,7 +43,8 @@ NOT_API = ("static", "ui.")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
 # Generated cases per operation and mode; operations with little to vary run out sooner.
-EXAMPLES = 40
+# 25 makes about 1,900 cases in 30 s (40 made about 3,100 in 44 s: the same answers seen).
+EXAMPLES = 25
 MIN_CASES = 500
 # Of every this many cases one goes without a token and one with the viewer's, so the 401
 # and 403 answers are held to the document too.
