@@ -37,7 +37,8 @@ rtmp {{
             live on;
             record off;
             # A viewer's stream starts at a video keyframe (nginx-rtmp waits for one), and its
-            # sound with it, not before: a player finds both streams in a short probe.
+            # sound with it, not before: a player finds both streams in a short probe. (A
+            # stream without video would send its viewers nothing.)
             wait_video on;
         }}
     }}
