@@ -1,7 +1,7 @@
-"""Sound for the program audio tests: clips with a steady tone or with bg.mp4's sync marker,
-what a recording holds, where beeps start, and loudness measured by an independent meter:
-FFmpeg's own `ebur128` filter (its BS.1770 implementation, not the libebur128 the program's
-meter uses), run in-process through PyAV's libavfilter."""
+"""Sound for the program audio tests: a clip with a steady tone, what a recording holds, where
+beeps start, and loudness measured by an independent meter: FFmpeg's own `ebur128` filter
+(its BS.1770 implementation, not the libebur128 the program's meter uses), run in-process
+through PyAV's libavfilter."""
 
 from __future__ import annotations
 
@@ -16,46 +16,24 @@ import numpy as np
 from av.filter import Graph
 
 RATE = 48_000
-CLIP_WIDTH, CLIP_HEIGHT = 320, 180
 
 
 def write_tone_clip(path: Path, seconds: float, frequency: float = 1000.0,
                     amplitude: float = 0.5, fps: int = 30) -> None:
     """A grey 320x180 H.264 clip with a steady stereo sine (AAC): a layer that is mid-beep
     whenever it is cut."""
-    times = np.arange(round(seconds * RATE)) / RATE
-    grey = np.full((CLIP_HEIGHT, CLIP_WIDTH, 3), 128, np.uint8)
-    _write_clip(path, [grey] * round(seconds * fps),
-                amplitude * np.sin(2 * np.pi * frequency * times), fps)
-
-
-def write_sync_clip(path: Path, seconds: int, fps: int = 30) -> None:
-    """bg.mp4's A/V sync marker in a short grey 320x180 clip: at each whole second a white
-    40x40 square top-left for 3 frames and a 1 kHz beep at 0.5 for 100 ms, starting on the
-    same instant; a quiet 220 Hz tone (0.03) between the beeps."""
-    plain = np.full((CLIP_HEIGHT, CLIP_WIDTH, 3), 128, np.uint8)
-    marked = plain.copy()
-    marked[:40, :40] = 255
-    pictures = [marked if index % fps < 3 else plain for index in range(seconds * fps)]
-    times = np.arange(seconds * RATE) / RATE
-    sound = 0.03 * np.sin(2 * np.pi * 220 * times)
-    beep = times % 1.0 < 0.1
-    sound[beep] = 0.5 * np.sin(2 * np.pi * 1000 * times[beep])
-    _write_clip(path, pictures, sound, fps)
-
-
-def _write_clip(path: Path, pictures: list[np.ndarray], sound: np.ndarray, fps: int) -> None:
-    """An H.264 clip of `pictures` (BGR) at `fps` with `sound` (mono samples at RATE) on
-    both channels of an AAC track."""
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps, options={"preset": "veryfast"})
-        video.width, video.height, video.pix_fmt = CLIP_WIDTH, CLIP_HEIGHT, "yuv420p"
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
         audio = container.add_stream("aac", rate=RATE, layout="stereo")
-        for picture in pictures:
-            for packet in video.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")):
+        grey = np.full((180, 320, 3), 128, np.uint8)
+        for _ in range(round(seconds * fps)):
+            for packet in video.encode(av.VideoFrame.from_ndarray(grey, format="bgr24")):
                 container.mux(packet)
-        stereo = np.stack([sound, sound]).astype(np.float32)
-        for start in range(0, stereo.shape[1], 1024):
+        times = np.arange(round(seconds * RATE)) / RATE
+        tone = (amplitude * np.sin(2 * np.pi * frequency * times)).astype(np.float32)
+        stereo = np.stack([tone, tone])
+        for start in range(0, len(times), 1024):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(stereo[:, start:start + 1024]),
                                                format="fltp", layout="stereo")
             frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
