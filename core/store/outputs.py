@@ -192,7 +192,7 @@ class OutputStore:
                 log.error("RTMP_URL entry %d is not a usable output and was skipped: %s",
                           number + 1, sorted(flatten_messages(exc.messages).values()))
                 continue
-            outcome = self.create(f"seed-outputs-{self.keys.prefix}-{number}", new)
+            outcome = self.create(f"seed-outputs-{self.keys.scope}-{number}", new)
             log.info("output seeded from the environment: %s (%d)",
                      (outcome.body or {}).get("name"), outcome.status)
 

@@ -34,7 +34,7 @@ from core.errors import (
     InvalidInput,
     StoreContention,
 )
-from core.keys import Keys
+from core.keys import DEFAULT_CHANNEL, Keys
 from core.layers import (
     Layer,
     NewLayer,
@@ -90,10 +90,12 @@ class StateStore(CommandRunner):
                                     undo_depth)
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: redis.Redis) -> StateStore:
-        """A store configured from `settings`, talking through `client`."""
+    def from_settings(cls, settings: Settings, client: redis.Redis,
+                      channel: str = DEFAULT_CHANNEL) -> StateStore:
+        """The store of channel `channel`, configured from `settings`, talking through
+        `client`."""
         return cls(
-            client, Keys(settings.redis_prefix), max_layers=settings.max_layers,
+            client, Keys(settings.redis_prefix, channel), max_layers=settings.max_layers,
             chat_history=settings.chat_history, events_maxlen=settings.events_maxlen,
             max_scenes=settings.max_scenes, undo_depth=settings.undo_depth,
             max_cues=settings.max_cues,
