@@ -41,6 +41,8 @@ from core.config_values import (
 from core.secret_file import read_or_create
 
 RECORD_MODES = ("on", "off")
+# VIDEO_BITRATE's bounds in b/s; a channel's own videoBitrate keeps to them too (core.channels).
+VIDEO_BITRATE_RANGE = (100_000, 100_000_000)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class Settings:
     events_maxlen: int = 10_000
     max_scenes: int = 100
     max_cues: int = 200
+    max_channels: int = 50
     undo_depth: int = 200
     health_check_interval: float = 5.0
     log_level: str = "INFO"
@@ -125,7 +128,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         render_fps=env.get("RENDER_FPS", int_in(1, 120), 30),
         output_width=env.get("OUTPUT_WIDTH", even_in(16, 7680), 1280),
         output_height=env.get("OUTPUT_HEIGHT", even_in(16, 4320), 720),
-        video_bitrate=env.get("VIDEO_BITRATE", bitrate_in(100_000, 100_000_000), 4_500_000),
+        video_bitrate=env.get("VIDEO_BITRATE", bitrate_in(*VIDEO_BITRATE_RANGE), 4_500_000),
         audio_bitrate=env.get("AUDIO_BITRATE", bitrate_in(32_000, 512_000), 128_000),
         preview_fps=env.get("PREVIEW_FPS", int_in(1, 60), 15),
         preview_ping_interval=env.get("PREVIEW_PING_INTERVAL", float_in(0.2, 300.0), 10.0),
@@ -155,6 +158,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         events_maxlen=env.get("EVENTS_MAXLEN", int_in(100, 1_000_000), 10_000),
         max_scenes=env.get("MAX_SCENES", int_in(1, 1000), 100),
         max_cues=env.get("MAX_CUES", int_in(1, 10_000), 200),
+        max_channels=env.get("MAX_CHANNELS", int_in(1, 1000), 50),
         undo_depth=env.get("UNDO_DEPTH", int_in(100, 10_000), 200),
         health_check_interval=env.get("HEALTH_CHECK_INTERVAL", float_in(0.5, 300.0), 5.0),
         log_level=env.get("LOG_LEVEL", log_level, "INFO"),
