@@ -34,6 +34,7 @@ class Lease:
         self._redis = client
         self.key = key
         self.owner = owner
+        self.ttl = ttl
         self._ttl_ms = int(ttl * 1000)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
