@@ -18,7 +18,9 @@ CONTROL_QUEUE: Final = "control"
 HEALTH_QUEUE: Final = "health"
 QUEUES: Final = (CONTROL_QUEUE, HEALTH_QUEUE)
 
-# Mutations, sent by the API's command bus with a command id and run on CONTROL_QUEUE.
+# Mutations, sent by the API's command bus with a command id and run on CONTROL_QUEUE. Every
+# task also takes `channel` (a keyword, core.keys.DEFAULT_CHANNEL when absent): the channel
+# whose state it changes.
 SET_STREAM_STATE: Final = "stream.set_state"
 CREATE_LAYER: Final = "layers.create"
 UPDATE_LAYER: Final = "layers.update"
@@ -43,11 +45,15 @@ CREATE_CUE: Final = "cues.create"
 DELETE_CUE: Final = "cues.delete"
 # Sent by the beat that holds the lease when a cue falls due (workers/beat.py).
 FIRE_CUE: Final = "cues.fire"
+# The channel registry (core.store.channels); they run on the default channel's store.
+CREATE_CHANNEL: Final = "channels.create"
+UPDATE_CHANNEL: Final = "channels.update"
+DELETE_CHANNEL: Final = "channels.delete"
 COMMANDS: Final = (SET_STREAM_STATE, CREATE_LAYER, UPDATE_LAYER, DELETE_LAYER, SET_VISIBILITY,
                    REORDER_LAYERS, CONTROL_PLAYBACK, POST_CHAT, CREATE_OUTPUT, UPDATE_OUTPUT,
                    DELETE_OUTPUT, UPDATE_AUDIO, CONTROL_BED, APPLY_BATCH, CREATE_SCENE,
                    UPDATE_SCENE, DELETE_SCENE, TAKE_SCENE, UNDO, REDO, CREATE_CUE, DELETE_CUE,
-                   FIRE_CUE)
+                   FIRE_CUE, CREATE_CHANNEL, UPDATE_CHANNEL, DELETE_CHANNEL)
 
 # Every periodic check's task starts with this; they run on HEALTH_QUEUE.
 HEALTH_TASK_PREFIX: Final = "health."
