@@ -7,13 +7,19 @@ destinations to the store's targets between two frames: a new output joins at th
 keyframe (its queue waits for one), a removed one writes its trailer in the background, and
 the others do not notice. Closing flushes the encoder and lets every destination write its
 trailer, in parallel.
+
+Fencing: `deadline()` answers the render lease's deadline (time.monotonic); every batch and
+every close carries its value at the moment it is made, and a sender writes nothing past it
+(render.outputs.packets). The render thread itself stops sending once it has passed.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,7 +40,9 @@ SENDER_START_TIMEOUT = 3.0
 class Pipeline:
     """Encoder plus destinations, from start to a clean stop."""
 
-    def __init__(self, settings: Settings, targets: list[OutputTarget]) -> None:
+    def __init__(self, settings: Settings, targets: list[OutputTarget],
+                 deadline: Callable[[], float] = lambda: math.inf) -> None:
+        self._deadline = deadline
         self.encoder = Encoder(settings.output_width, settings.output_height,
                                settings.render_fps, settings.video_bitrate,
                                settings.audio_bitrate)
@@ -90,7 +98,8 @@ class Pipeline:
     def close(self) -> None:
         """Flush, write every trailer (in parallel, bounded by CLOSE_TIMEOUT), free the encoder."""
         self._fan_out(self.encoder.flush())
-        closers = [self._closer(destination) for destination in self.destinations]
+        deadline = self._deadline()
+        closers = [self._closer(destination, deadline) for destination in self.destinations]
         self._destinations = {}
         for closer in closers:
             closer.start()
@@ -121,19 +130,19 @@ class Pipeline:
         # Destination.close waits for the trailer (up to CLOSE_TIMEOUT and then some): far
         # longer than a frame, so never on the render thread.
         self._retiring = [thread for thread in self._retiring if thread.is_alive()]
-        closer = self._closer(destination)
+        closer = self._closer(destination, self._deadline())
         closer.start()
         self._retiring.append(closer)
 
     @staticmethod
-    def _closer(destination: Destination) -> threading.Thread:
-        return threading.Thread(target=destination.close, args=(CLOSE_TIMEOUT,),
+    def _closer(destination: Destination, deadline: float) -> threading.Thread:
+        return threading.Thread(target=destination.close, args=(CLOSE_TIMEOUT, deadline),
                                 name=f"closing {destination.name}", daemon=True)
 
     def _fan_out(self, packets: list[EncodedPacket]) -> None:
         destinations = self.destinations
         if not packets or not destinations:
             return
-        batch = Batch.of(packets)
+        batch = Batch.of(packets, self._deadline())
         for destination in destinations:
             destination.send(batch)

@@ -12,6 +12,7 @@ that output's oldest files beyond `keep_segments`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import replace
@@ -64,6 +65,7 @@ class Destination:
         self._done = {"packets": 0, "bytes": 0}  # from finished sessions
         self._current = {"packets": 0, "bytes": 0, "handled": 0}
         self._reconnects = 0
+        self._stale = 0  # packets the sender dropped as past the lease's deadline (fencing)
         self._meter = RateMeter()
         self._since: int | None = None  # epoch ms the state began
         self._live_since: float | None = None
@@ -110,16 +112,19 @@ class Destination:
                 "since": self._since,
                 "packets_sent": self._done["packets"] + self._current["packets"],
                 "bytes_sent": self._sent_bytes(),
-                "packets_dropped": self._queue.dropped, "packets_queued": len(self._queue),
+                "packets_dropped": self._queue.dropped + self._stale,
+                "packets_queued": len(self._queue),
                 "reconnects": self._reconnects,
                 "file": self._file,
             }
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Send what is queued, write the trailer and stop; kill the sender after `timeout`."""
+    def close(self, timeout: float = 5.0, deadline: float = math.inf) -> None:
+        """Send what is queued, write the trailer and stop; kill the sender after `timeout`.
+        Past `deadline` (the lease's, render.outputs.packets) a network output gets no
+        trailer."""
         self._close_timeout = timeout
         self._closing.set()
-        self._queue.close()
+        self._queue.close(deadline)
         if self._thread.is_alive():
             self._thread.join(timeout + 10)
         self._set_state(STOPPED)
@@ -173,6 +178,8 @@ class Destination:
                     self._new_file(report[1])
                 elif report[0] == "error":
                     error = report[1]
+                elif report[0] == "fenced":
+                    self._fenced(report[1])
             now = time.monotonic()
             if not session.alive:
                 if self._closing.is_set() and session.exitcode == 0:
@@ -208,6 +215,14 @@ class Destination:
             self._reconnects += 1
         log.warning("%s: %s; reconnecting", self.name, problem)
         self._set_state(FAILED if self._failures >= self._failed_after else RECONNECTING)
+
+    def _fenced(self, count: int) -> None:
+        with self._lock:
+            first = self._stale == 0
+            self._stale += count
+        if first:
+            log.warning("%s: packets past the render lease's deadline: dropped, not sent",
+                        self.name)
 
     def _sent_bytes(self) -> int:
         return self._done["bytes"] + self._current["bytes"]

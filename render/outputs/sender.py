@@ -11,11 +11,20 @@ packets, bytes), ("error", message), ("closed",).
 A recording is cut into segments: at the first video keyframe once `segment_seconds` of the
 stream went into a file, that file gets its trailer and the next one starts with the keyframe,
 so every file plays on its own.
+
+Fencing: every batch carries its render process's lease deadline (render.outputs.packets); a
+batch read after its deadline is dropped, never written, so a sender frozen (SIGSTOP) past the
+lease writes nothing of what waited in its pipe when it resumes, and since a connection opens
+only at a written keyframe, a sender fed stale batches never connects either. It reports
+("fenced", count) for what it dropped. A close (or the parent's death) past the last deadline
+ends a network output without its trailer (nothing more goes to the ingest); a file still
+gets its trailer, as it is this process's own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import time
@@ -28,7 +37,7 @@ import av
 
 from core.outputs import OutputTarget
 from render.encoder import EncodedPacket, StreamInfo
-from render.outputs.packets import CLOSE, unpack
+from render.outputs.packets import unpack
 from render.outputs.segments import new_segment
 from render.outputs.targets import redact
 
@@ -52,38 +61,61 @@ def run_sender(target: OutputTarget, stream: StreamInfo, packets: Connection,
     status.send(("ready",))
     muxer = Muxer(target, stream)
     try:
-        _pump(packets, status, muxer)
-        muxer.close()
+        deadline = _pump(packets, status, muxer)
+        if target.is_file or time.monotonic() < deadline:
+            muxer.close()
         status.send(("progress", muxer.handled, muxer.packets, muxer.bytes))
         status.send(("closed",))
+        if muxer.open:
+            # Past the lease: the connection is dropped as it is, without a trailer (exiting
+            # the normal way, PyAV would write one as it frees the container).
+            os._exit(0)
     except BaseException as exc:  # noqa: BLE001 - everything is reported, then we exit
         with contextlib.suppress(OSError):
             status.send(("error", redact(f"{type(exc).__name__}: {exc}", target)))
         os._exit(1)
 
 
-def _pump(packets: Connection, status: Connection, muxer: Muxer) -> None:
+def _pump(packets: Connection, status: Connection, muxer: Muxer) -> float:
+    """Mux what arrives until a close or the parent's death; the deadline the end came with
+    (a close's own, else the last batch's)."""
     reported = (0, 0.0)
+    deadline = math.inf
+    fenced = False  # once a batch came past its deadline, nothing more is written
     while True:
         if packets.poll(REPORT_INTERVAL):
             try:
                 message = packets.recv_bytes()
             except EOFError:  # the parent died: finish the file or stream cleanly
-                return
-            if message == CLOSE:
-                return
-            # One message per encode call: a video frame and the audio that covers it.
-            for packet in unpack(message):
-                was_connected, was_file = muxer.connected, muxer.file
-                muxer.mux(packet)
-                if muxer.file != was_file:
-                    status.send(("file", muxer.file))
-                if muxer.connected and not was_connected:
-                    status.send(("connected",))
+                return deadline
+            # One frame per encode call (a video frame and the audio that covers it), several
+            # joined when the feeder gathered them.
+            stale = 0
+            for deadline, batch in unpack(message):
+                if batch is None:
+                    return deadline
+                fenced = fenced or time.monotonic() >= deadline
+                if fenced:
+                    stale += len(batch)
+                    continue
+                _mux(batch, status, muxer)
+            if stale:
+                muxer.handled += stale
+                status.send(("fenced", stale))
         now = time.monotonic()
         if muxer.handled != reported[0] and now - reported[1] >= REPORT_INTERVAL:
             status.send(("progress", muxer.handled, muxer.packets, muxer.bytes))
             reported = (muxer.handled, now)
+
+
+def _mux(batch: list[EncodedPacket], status: Connection, muxer: Muxer) -> None:
+    for packet in batch:
+        was_connected, was_file = muxer.connected, muxer.file
+        muxer.mux(packet)
+        if muxer.file != was_file:
+            status.send(("file", muxer.file))
+        if muxer.connected and not was_connected:
+            status.send(("connected",))
 
 
 class Muxer:
@@ -106,6 +138,11 @@ class Muxer:
     def connected(self) -> bool:
         """True once the header went out (the first muxed packet is the keyframe)."""
         return self.packets > 0
+
+    @property
+    def open(self) -> bool:
+        """True while a container is open (its trailer not written)."""
+        return self._container is not None
 
     def mux(self, packet: EncodedPacket) -> None:
         """Write one packet; everything before the first video keyframe is skipped, and a

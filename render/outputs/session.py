@@ -10,7 +10,7 @@ from typing import Any
 
 from core.outputs import OutputTarget
 from render.encoder import StreamInfo
-from render.outputs.packets import PacketQueue
+from render.outputs.packets import PacketQueue, close_message
 from render.outputs.sender import run_sender
 
 # A sender wakes at most this often (a close is sent at once). Each wake-up costs a sender
@@ -90,7 +90,7 @@ class SenderSession:
                 continue
             if isinstance(taken, bytes):  # CLOSE
                 with contextlib.suppress(OSError, ValueError):
-                    self._data.send_bytes(taken)
+                    self._data.send_bytes(close_message(self._queue.close_deadline))
                 return
             # Each batch was packed once by the render thread for every destination; the
             # wire format is self-delimiting, so batches joined are still one message.
