@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
-from marshmallow import ValidationError
 
-from core.channels import channel_cost, effective_output, load_channel
+from core.channels import Channel, channel_cost, effective_output
 from core.config import Settings
 from core.keys import Keys
 from core.lease import Lease
 from core.loop import BackgroundLoop, OutageLog
+from core.store.channels import ChannelStore
 from core.store.placement import (
     NODE_FORGET,
     NodeRecord,
@@ -157,31 +157,22 @@ def read_demands(client: redis.Redis, keys: Keys, settings: Settings,
                  placements: dict[str, Placement]) -> list[Demand]:
     """Every channel with its cost now: nothing when stopped, else its output's cost plus
     what its sources add (as its channel process reports, in its render heartbeat)."""
-    channels = cast(dict[str, str], client.hgetall(keys.channels))
-    ids = sorted(channels)
+    channels = ChannelStore(client, keys, settings).list()
     pipe = client.pipeline(transaction=False)
-    for channel in ids:
-        scoped = keys.for_channel(channel)
+    for channel in channels:
+        scoped = keys.for_channel(channel.id)
         pipe.hget(scoped.stream, "desired")
         pipe.hvals(scoped.render_heartbeat)
     replies = pipe.execute()
-    demands = []
-    for index, channel in enumerate(ids):
-        desired, beats = replies[2 * index], replies[2 * index + 1]
-        cost = channel_demand(channels[channel], desired, beats, settings)
-        if cost is not None:
-            demands.append(Demand(channel, cost, placements.get(channel)))
-    return demands
+    return [Demand(channel.id, channel_demand(channel, replies[2 * index],
+                                              replies[2 * index + 1], settings),
+                   placements.get(channel.id))
+            for index, channel in enumerate(channels)]
 
 
-def channel_demand(raw_channel: str, raw_desired: str | None, raw_beats: list[str],
-                   settings: Settings) -> float | None:
-    """A channel's cost from its stored JSON; None when the channel record is unreadable."""
-    try:
-        channel = load_channel(json.loads(raw_channel))
-    except (ValueError, ValidationError):
-        log.warning("channel record %.80r is not valid; not placed", raw_channel)
-        return None
+def channel_demand(channel: Channel, raw_desired: str | None, raw_beats: list[str],
+                   settings: Settings) -> float:
+    """What a channel costs now, from its stored desired state and render heartbeats."""
     if _state(raw_desired) == STOPPED:
         return 0.0
     return channel_cost(effective_output(channel, settings)) + _source_cost(raw_beats)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from core.channels import Channel, OutputOverrides
 from core.store.placement import NodeRecord, Placement
 from render.placer import Decision, Demand, channel_demand, plan
 from tests.render.conftest import HEIGHT, WIDTH
@@ -83,11 +82,9 @@ def test_a_draining_node_hands_over_one_channel_at_a_time() -> None:
 
 def test_cost_is_the_outputs_pixel_rate_plus_sources_and_nothing_when_stopped(
         settings) -> None:
-    channel = json.dumps({"id": "x", "name": "X", "output": {"width": WIDTH, "height": HEIGHT},
-                          "createdAt": 1, "version": 1})
+    channel = Channel("x", "X", OutputOverrides(width=WIDTH, height=HEIGHT), 1, 1)
     live = '{"state": "live", "version": 2, "startTime": 1, "updatedAt": 1}'
     beats = ['{"at": 5, "sourceCost": 0.5}', '{"at": 9, "sourceCost": 0.25}', "junk"]
     assert channel_demand(channel, live, beats, settings) == 320 * 180 / (1280 * 720) + 0.25
     assert channel_demand(channel, None, beats, settings) == 0.0
     assert channel_demand(channel, live.replace("live", "stopped"), [], settings) == 0.0
-    assert channel_demand("{}", live, [], settings) is None
