@@ -9,6 +9,7 @@ committed here in one step that
   4. writes the new values and list operations (chat, the undo and redo stacks), appends the
      event to the capped event stream, records the outcome under the command id, and pushes
      it to the reply list the API waits on.
+A change to a channel that was deleted meanwhile is not applied (`gone`).
 
 A change the history records carries its entry: the script numbers it (INCR of the history
 sequence), puts `seq` and the entry beside the event, and writes the number where the outcome
@@ -24,7 +25,7 @@ from typing import Any
 import redis
 
 from core.errors import DomainError
-from core.keys import Keys
+from core.keys import DEFAULT_CHANNEL, Keys
 
 _COMMIT = """
 local done = redis.call('GET', KEYS[1])
@@ -38,6 +39,14 @@ if done then
 end
 local n = tonumber(ARGV[8])
 local m = tonumber(ARGV[10])
+-- A change to a channel other than `default` applies only while the channel exists (the last
+-- KEYS is the channel registry, the last ARGV the channel's id or ''), so a command that
+-- raced the channel's deletion leaves none of its keys behind. Refusals write nothing.
+local guard = ARGV[#ARGV]
+if guard ~= '' and (n > 0 or m > 0 or ARGV[5] ~= '')
+    and redis.call('HEXISTS', KEYS[#KEYS], guard) == 0 then
+  return {'gone'}
+end
 local capped = KEYS[5 + n]
 local added = 0
 for i = 1, n do
@@ -210,6 +219,7 @@ class CommitResult:
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
     LIMIT = "limit"
+    GONE = "gone"
 
 
 # How long a command's outcome guards against redelivery: far past the broker's 30 s
@@ -228,6 +238,8 @@ class Committer:
         self._events_maxlen = events_maxlen
         self._command_ttl = command_ttl
         self._reply_ttl = reply_ttl
+        # `default` always exists; any other channel's changes check it still does.
+        self._guard = "" if keys.channel == DEFAULT_CHANNEL else keys.channel
         self._commit = client.register_script(_COMMIT)
         self._quarantine = client.register_script(_QUARANTINE)
 
@@ -263,6 +275,8 @@ class Committer:
             ]
         for op in lists:
             args += [op.op, op.value, op.expected, op.cap]
+        keys.append(self._keys.channels)
+        args.append(self._guard)
         result = self._commit(keys=keys, args=args)
         if result[0] == CommitResult.DUPLICATE:
             return CommitResult.DUPLICATE, Outcome.from_record(json.loads(result[1]))

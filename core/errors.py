@@ -43,6 +43,15 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class UnknownChannel(NotFound):
+    """No channel has that id (core.store.channels): every task and route of a channel that
+    does not exist answers this, without creating any of its keys."""
+
+    def __init__(self, channel_id: str) -> None:
+        super().__init__(f"no channel with id {channel_id!r}", {"channel": "unknown channel"})
+        self.channel_id = channel_id
+
+
 class Conflict(DomainError):
     """The request does not fit the current state (pausing a stopped stream, a stale order)."""
 

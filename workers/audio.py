@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 from core import tasks as names
 from core.audio import load_patch
 from core.errors import InvalidInput
+from core.keys import DEFAULT_CHANNEL
 from core.schemas.fields import flatten_messages
 from core.show import Actor
 from workers.tasks import RETRY, store_of
@@ -17,10 +18,11 @@ from workers.tasks import RETRY, store_of
 
 @shared_task(name=names.UPDATE_AUDIO, **RETRY)
 def update_audio(self: Task, command_id: str, patch: dict[str, Any],
-                 if_match: int | None, actor: dict[str, Any] | None = None) -> int:
+                 if_match: int | None, actor: dict[str, Any] | None = None,
+                 channel: str = DEFAULT_CHANNEL) -> int:
     """Merge a camelCase change into the audio settings (the API checked it, and that the
     playlist's files exist; it is loaded again here, at the worker's own edge)."""
-    store = store_of(self)
+    store = store_of(self, channel)
     try:
         loaded = load_patch(patch)
     except ValidationError as exc:
@@ -31,7 +33,7 @@ def update_audio(self: Task, command_id: str, patch: dict[str, Any],
 
 @shared_task(name=names.CONTROL_BED, **RETRY)
 def control_bed(self: Task, command_id: str, action: str, if_match: int | None,
-                actor: dict[str, Any] | None = None) -> int:
+                actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """play, pause, next, previous or restart the bed."""
-    return store_of(self).audio.control_bed(command_id, action, if_match,
-                                            Actor.from_wire(actor)).status
+    return store_of(self, channel).audio.control_bed(command_id, action, if_match,
+                                                     Actor.from_wire(actor)).status

@@ -17,6 +17,7 @@ from core import tasks as names
 from core.commit import Outcome
 from core.cues import Cue, load_new_cue
 from core.errors import InvalidInput
+from core.keys import DEFAULT_CHANNEL
 from core.schemas.fields import flatten_messages
 from core.show import Actor
 from core.store import StateStore, now_ms
@@ -29,11 +30,11 @@ CUE_ACTOR = Actor("cue", "system")
 
 @shared_task(name=names.CREATE_CUE, **RETRY)
 def create_cue(self: Task, command_id: str, cue: dict[str, Any], asked_at: int,
-               actor: dict[str, Any] | None = None) -> int:
+               actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Add a cue sent as camelCase JSON with `at` or `cron` (the API checked it, and turned
     inMs into at; it is loaded again here, its age judged from `asked_at`, when the client
     asked)."""
-    store = store_of(self)
+    store = store_of(self, channel)
     try:
         new = load_new_cue(cue, asked_at)
     except ValidationError as exc:
@@ -44,16 +45,16 @@ def create_cue(self: Task, command_id: str, cue: dict[str, Any], asked_at: int,
 
 @shared_task(name=names.DELETE_CUE, **RETRY)
 def delete_cue(self: Task, command_id: str, cue_id: str,
-               actor: dict[str, Any] | None = None) -> int:
+               actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Cancel a cue: it is removed and never runs."""
-    return store_of(self).cues.delete(command_id, cue_id).status
+    return store_of(self, channel).cues.delete(command_id, cue_id).status
 
 
 @shared_task(name=names.FIRE_CUE, **RETRY)
-def fire_cue(self: Task, cue_id: str, due_at: int) -> str | None:
+def fire_cue(self: Task, cue_id: str, due_at: int, channel: str = DEFAULT_CHANNEL) -> str | None:
     """Run cue `cue_id` for its time `due_at` (epoch ms), or record it missed when it is
     later than its grace; answers the run's result (None when there was nothing to run)."""
-    store = store_of(self)
+    store = store_of(self, channel)
     cue = store.cues.find(cue_id)
     if cue is None:
         # Cancelled (or quarantined as corrupt): recording finds it gone and drops whatever is

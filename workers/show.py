@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 
 from core import tasks as names
 from core.errors import InvalidInput
+from core.keys import DEFAULT_CHANNEL
 from core.layers import Layer
 from core.schemas.fields import flatten_messages
 from core.show import Actor
@@ -26,18 +27,18 @@ from workers.tasks import RETRY, store_of
 @shared_task(name=names.APPLY_BATCH, **RETRY)
 def apply_batch(self: Task, command_id: str, operations: list[dict[str, Any]],
                 transition: dict[str, Any] | None = None,
-                actor: dict[str, Any] | None = None) -> int:
+                actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Apply every operation of a batch, or none."""
-    return store_of(self).batch(command_id, operations, transition,
-                                Actor.from_wire(actor)).status
+    return store_of(self, channel).batch(command_id, operations, transition,
+                                         Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.CREATE_SCENE, **RETRY)
 def create_scene(self: Task, command_id: str, name: str,
                  layers: list[dict[str, Any]] | None = None,
-                 actor: dict[str, Any] | None = None) -> int:
+                 actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Save a scene: the layers on air, or the ones given."""
-    store = store_of(self)
+    store = store_of(self, channel)
     try:
         chosen = _scene_layers(store, layers)
     except InvalidInput as exc:
@@ -48,9 +49,9 @@ def create_scene(self: Task, command_id: str, name: str,
 @shared_task(name=names.UPDATE_SCENE, **RETRY)
 def update_scene(self: Task, command_id: str, scene_id: str, name: str | None = None,
                  layers: list[dict[str, Any]] | None = None, if_match: int | None = None,
-                 actor: dict[str, Any] | None = None) -> int:
+                 actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Rename a scene and/or replace its layers."""
-    store = store_of(self)
+    store = store_of(self, channel)
     try:
         chosen = _scene_layers(store, layers) if layers is not None else None
     except InvalidInput as exc:
@@ -60,30 +61,32 @@ def update_scene(self: Task, command_id: str, scene_id: str, name: str | None = 
 
 @shared_task(name=names.DELETE_SCENE, **RETRY)
 def delete_scene(self: Task, command_id: str, scene_id: str,
-                 actor: dict[str, Any] | None = None) -> int:
+                 actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Remove a scene."""
-    return store_of(self).scenes.delete(command_id, scene_id).status
+    return store_of(self, channel).scenes.delete(command_id, scene_id).status
 
 
 @shared_task(name=names.TAKE_SCENE, **RETRY)
 def take_scene(self: Task, command_id: str, scene_id: str,
                transition: dict[str, Any] | None = None,
-               actor: dict[str, Any] | None = None) -> int:
+               actor: dict[str, Any] | None = None, channel: str = DEFAULT_CHANNEL) -> int:
     """Make a scene the program with a cut, fade or wipe."""
-    return store_of(self).take_scene(command_id, scene_id, transition,
-                                     Actor.from_wire(actor)).status
+    return store_of(self, channel).take_scene(command_id, scene_id, transition,
+                                              Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.UNDO, **RETRY)
-def undo(self: Task, command_id: str, actor: dict[str, Any] | None = None) -> int:
+def undo(self: Task, command_id: str, actor: dict[str, Any] | None = None,
+         channel: str = DEFAULT_CHANNEL) -> int:
     """Revert the newest undoable change."""
-    return store_of(self).undo(command_id, Actor.from_wire(actor)).status
+    return store_of(self, channel).undo(command_id, Actor.from_wire(actor)).status
 
 
 @shared_task(name=names.REDO, **RETRY)
-def redo(self: Task, command_id: str, actor: dict[str, Any] | None = None) -> int:
+def redo(self: Task, command_id: str, actor: dict[str, Any] | None = None,
+         channel: str = DEFAULT_CHANNEL) -> int:
     """Replay the newest undone change."""
-    return store_of(self).redo(command_id, Actor.from_wire(actor)).status
+    return store_of(self, channel).redo(command_id, Actor.from_wire(actor)).status
 
 
 def _scene_layers(store: StateStore, wire: list[dict[str, Any]] | None

@@ -33,7 +33,7 @@ from core.channels import (
 )
 from core.commit import Change, Committer, Outcome, Plan, dumps
 from core.config import Settings
-from core.errors import Conflict, LimitExceeded, NotFound
+from core.errors import Conflict, LimitExceeded, UnknownChannel
 from core.keys import DEFAULT_CHANNEL, Keys
 from core.schemas import StreamRecordSchema
 from core.store.commands import CommandRunner
@@ -90,7 +90,7 @@ class ChannelStore(CommandRunner):
                                                   channel.created_at, channel.id))
 
     def get(self, channel_id: str) -> Channel:
-        """One channel, or NotFound (naming the field `channel`)."""
+        """One channel, or UnknownChannel (a NotFound naming the field `channel`)."""
         return self._read(channel_id)[1]
 
     def read(self, channel: Channel) -> dict[str, Any]:
@@ -206,7 +206,7 @@ class ChannelStore(CommandRunner):
         raw = cast(str | None, self.redis.hget(self.keys.channels, channel_id))
         channel = self._values.parse(self.keys.channels, channel_id, raw, load_channel)
         if channel is None:
-            raise NotFound(f"no channel with id {channel_id!r}", {"channel": "unknown channel"})
+            raise UnknownChannel(channel_id)
         return cast(str, raw), channel
 
     def _ensure_default(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import redis
 
 from core.commit import COMMAND_TTL, CommitResult, Committer, Outcome, Pending, Plan, dumps
-from core.errors import DomainError, StoreContention, Unavailable
+from core.errors import DomainError, StoreContention, Unavailable, UnknownChannel
 from core.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class CommandRunner:
                 return stored
             if result == CommitResult.APPLIED:
                 return stored or planned.outcome
+            if result == CommitResult.GONE:
+                # The channel was deleted while this command was planned.
+                plan = _refusal(UnknownChannel(self.keys.channel))
             if result == CommitResult.LIMIT and planned.cap is not None:
                 # Record the refusal as this command's outcome, through the same commit path.
                 plan = _refusal(planned.cap[2])
