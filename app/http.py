@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from flask import Response, jsonify, request, url_for
 from marshmallow import Schema, ValidationError
 
+from app.channel_scope import scoped
 from app.services import services
 from core.commit import Outcome
 from core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -169,7 +170,7 @@ def resource_response(body: Any, status: int = 200) -> Response:
 def command_response(command_id: str, outcome: Outcome | None) -> Response:
     """The outcome of a command, or 202 pointing at where it can be followed."""
     if outcome is None:
-        location = url_for("commands.command_status", command_id=command_id)
+        location = url_for(scoped("commands.command_status"), command_id=command_id)
         response = jsonify({"taskId": command_id, "status": "pending", "statusUrl": location})
         response.status_code = 202
         response.headers["Location"] = location

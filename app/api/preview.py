@@ -7,12 +7,17 @@ from app.services import services
 from core.store.live import TICKET_TTL_SECONDS
 
 blueprint = Blueprint("preview", __name__)
+# A channel's twin holds the channel's clients only: a ticket is the deployment's.
+channel_blueprint = Blueprint("preview", __name__)
 
 
 @blueprint.get("/stream/preview/clients")
 def list_clients() -> Response:
     """Connected preview clients with their quality and last ping."""
     return resource_response(services().store.preview_clients())
+
+
+channel_blueprint.add_url_rule("/stream/preview/clients", view_func=list_clients)
 
 
 @blueprint.post("/preview/ticket")

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, Response
 
+from app.api.channels import channel_fps
 from app.auth import request_actor
 from app.http import command_response, no_body, resource_response
 from app.services import services
@@ -12,9 +13,10 @@ blueprint = Blueprint("stream", __name__, url_prefix="/stream")
 
 @blueprint.get("/status")
 def status() -> Response:
-    """The stream state of the wire contract."""
+    """The stream state of the wire contract, with the channel's `placement` (the render node
+    holding it, or why none does)."""
     found = services()
-    return resource_response(found.store.status(found.settings.render_fps))
+    return resource_response(found.placement.status(found.store, channel_fps(found.store)))
 
 
 def _control(action: str) -> Response:

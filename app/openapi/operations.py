@@ -12,9 +12,11 @@ from typing import Any
 
 from marshmallow import Schema
 
+from app.openapi.channel_schemas import ChannelReadSchema, NodesSchema, StreamStatusSchema
 from app.openapi.schemas import (
     AudioReadSchema,
     AudioVersionConflictSchema,
+    ChannelVersionConflictSchema,
     CommandStatusSchema,
     EmptySchema,
     ErrorSchema,
@@ -44,6 +46,7 @@ from app.openapi.show_schemas import (
     VisibilityWithTransitionSchema,
 )
 from core.audio.schemas import AudioPatchSchema, BedActionSchema
+from core.channels.schemas import ChannelInputSchema, ChannelPatchSchema
 from core.cues.schemas import CueInputSchema, CueSchema
 from core.layers.playback import PlaybackActionSchema
 from core.layers.schemas import (
@@ -58,7 +61,6 @@ from core.schemas import (
     ChatInputSchema,
     ChatMessageSchema,
     PreviewClientSchema,
-    StreamStatusSchema,
 )
 
 JSON = "application/json"
@@ -104,6 +106,7 @@ def json_response(description: str, schema: Any, **headers: dict[str, Any]) -> d
 _NO_BODY = Body(EmptySchema, required=False)
 _STATUS = json_response("the stream status", StreamStatusSchema, ETag=ETAG)
 _LAYER = json_response("the layer", LayerSchema, ETag=ETAG)
+_CHANNEL = json_response("the channel", ChannelReadSchema, ETag=ETAG)
 _INPUT = ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType")
 _AUDIO = {200: json_response("the audio settings and levels", AudioReadSchema, ETag=ETAG),
           412: json_response("version_conflict: If-Match names an old version; `current` is "
@@ -282,6 +285,24 @@ OPERATIONS: dict[str, Operation] = {
         {200: json_response("done: the command's HTTP status and body", CommandStatusSchema),
          202: json_response("still pending", CommandStatusSchema)},
         ("NotFound",), parameters=("command_id",)),
+    "channels.list_channels": Operation(
+        {200: json_response("every channel, default first", ChannelReadSchema(many=True))}),
+    "channels.create_channel": Operation(
+        {201: json_response("the new channel", ChannelReadSchema, ETag=ETAG, Location=LOCATION)},
+        _INPUT + ("Conflict",), Body(ChannelInputSchema), pending=True),
+    "channels.get_channel": Operation(
+        {200: _CHANNEL}, ("BadRequest", "NotFound"), parameters=("channel_id",)),
+    "channels.update_channel": Operation(
+        {200: _CHANNEL, 412: json_response("version_conflict: If-Match names an old "
+                                           "version; `current` is the channel now",
+                                           ChannelVersionConflictSchema)},
+        _INPUT + ("NotFound", "Conflict"), Body(ChannelPatchSchema),
+        parameters=("channel_id", "IfMatch"), pending=True),
+    "channels.delete_channel": Operation(
+        {204: {"description": "deleted, with everything it held"}},
+        ("BadRequest", "NotFound", "Conflict"), parameters=("channel_id",), pending=True),
+    "nodes.list_nodes": Operation(
+        {200: json_response("every render node, by id", NodesSchema)}),
     "preview.list_clients": Operation(
         {200: json_response("connected preview clients", PreviewClientSchema(many=True))}),
     "preview.issue_ticket": Operation(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from app.openapi.channel_schemas import ChannelRecordSchema, NodeSchema, UnplacedSchema
 from core.audio.schemas import AudioSettingsSchema
 from core.layers.schemas import LayerSchema
 from core.media import EXTENSIONS
@@ -60,6 +61,13 @@ class AudioVersionConflictSchema(ErrorSchema):
     `current` is the settings now."""
 
     current = fields.Nested(AudioSettingsSchema, required=True)
+
+
+class ChannelVersionConflictSchema(ErrorSchema):
+    """412: If-Match named a version of the channel that is no longer current; `current` is
+    the channel now."""
+
+    current = fields.Nested(ChannelRecordSchema, required=True)
 
 
 class RateLimitedSchema(ErrorSchema):
@@ -157,6 +165,11 @@ class HealthSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(("ok", "degraded", "down")))
     checks = fields.Nested(HealthChecksSchema, required=True)
     lastCheck = fields.Nested(LastCheckSchema)
+    nodes = fields.List(fields.Nested(NodeSchema), metadata={
+        "description": "every render node, as GET /nodes lists them"})
+    unplaced = fields.List(fields.Nested(UnplacedSchema), metadata={
+        "description": "the channels no render node holds, with the reason; a live or "
+                       "paused one among them makes the status degraded"})
     error = fields.String(metadata={"description": "with status down: unavailable"})
     message = fields.String()
 
@@ -306,7 +319,8 @@ class LayerTypeSchema(Schema):
 
 
 __all__ = [
-    "AudioReadSchema", "AudioVersionConflictSchema", "CommandStatusSchema", "EmptySchema",
+    "AudioReadSchema", "AudioVersionConflictSchema", "ChannelVersionConflictSchema",
+    "CommandStatusSchema", "EmptySchema",
     "ErrorSchema", "HealthSchema", "LayerReadSchema", "LayerTypeSchema", "OutputReadSchema",
     "MediaItemSchema", "MediaUploadSchema", "PendingSchema", "RateLimitedSchema",
     "RecordingSchema", "TicketSchema",

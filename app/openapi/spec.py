@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+from dataclasses import replace
 from typing import Any
 
 from apispec import APISpec
@@ -15,10 +16,12 @@ from flask import Flask
 from marshmallow import fields
 
 from app.auth import READ_METHODS, VIEWER_MAY_POST
+from app.channel_scope import CHANNEL_RULE, SCOPE
 from app.openapi.operations import JSON, OPERATIONS, PENDING, Operation
 from app.openapi.schemas import ErrorSchema, RateLimitedSchema, VersionConflictSchema
 from app.openapi.websocket import websocket_doc
 from core.config import Settings
+from core.keys import CHANNEL_ID_RE, DEFAULT_CHANNEL
 from core.layers import layer_types
 from core.layers.schemas import ID_LENGTH
 from core.schemas.fields import COLOR_PATTERN, Boolean, Color, Integer, Number, Text
@@ -71,6 +74,9 @@ Admin API of the stream manager. JSON is camelCase; every error is a JSON body
   conditional (412 on a mismatch).
 - An operation called with a method it does not have answers 405 `method_not_allowed`.
 - The live preview is a WebSocket on WS_PORT, described in `x-websocket`.
+- A deployment runs many channels (`/channels`). Every `/stream/...` operation is the
+  `default` channel's, and also exists as `/channels/{channel}/stream/...` for any channel
+  (tag `channel`): an unknown channel is 404 and a malformed id 400, naming `channel`.
 """
 
 
@@ -87,7 +93,7 @@ def build_spec(app: Flask, settings: Settings) -> dict[str, Any]:
         view = app.view_functions[rule.endpoint]
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         spec.path(path=_RULE_ARGUMENT.sub(r"{\1}", rule.rule), operations={
-            method.lower(): _operation(rule.endpoint, view, OPERATIONS[rule.endpoint],
+            method.lower(): _operation(rule.endpoint, view, _documented(rule.endpoint),
                                        viewer_may=method in READ_METHODS
                                        or rule.rule in VIEWER_MAY_POST)
             for method in methods
@@ -98,6 +104,17 @@ def build_spec(app: Flask, settings: Settings) -> dict[str, Any]:
     document["tags"] = _tags(app)
     document["x-websocket"] = websocket_doc(settings)
     return document
+
+
+def _documented(endpoint: str) -> Operation:
+    """What `endpoint` takes and answers; a channel's twin of a /stream operation
+    (`channel.<endpoint>`) is its plain one's, with `channel` in the path and its 400 and 404."""
+    twin, dot, plain = endpoint.partition(".")
+    if twin != SCOPE or not dot:
+        return OPERATIONS[endpoint]
+    found = OPERATIONS[plain]
+    errors = tuple(dict.fromkeys((*found.errors, "BadRequest", "NotFound")))
+    return replace(found, errors=errors, parameters=("channel", *found.parameters))
 
 
 def _configure_fields(plugin: MarshmallowPlugin) -> None:
@@ -143,6 +160,11 @@ def _add_components(spec: APISpec, settings: Settings) -> None:
         "description": "a layer id", "required": True, "schema": id_schema})
     spec.components.parameter("output_id", "path", {
         "description": "an output id", "required": True, "schema": id_schema})
+    channel_id = {"type": "string", "pattern": CHANNEL_ID_RE.pattern}
+    for name in ("channel", "channel_id"):
+        spec.components.parameter(name, "path", {
+            "description": f"a channel id ({CHANNEL_RULE})", "required": True,
+            "example": DEFAULT_CHANNEL, "schema": channel_id})
     spec.components.parameter("command_id", "path", {
         "description": "the taskId of a 202", "required": True, "schema": id_schema})
     spec.components.parameter("name", "path", {
@@ -217,6 +239,8 @@ def _describe_content(schemas: dict[str, Any]) -> None:
         schemas[name]["properties"]["content"] = {"anyOf": full, "description": what}
         # The type is checked against the registry at load time, which apispec cannot see.
         schemas[name]["properties"]["type"]["enum"] = list(layer_types())
+    if "ChannelPatch" in schemas:
+        schemas["ChannelPatch"]["minProperties"] = 1  # a validates_schema apispec cannot see
     patches = [name for name in ("LayerPatch", "PatchWithTransition") if name in schemas]
     for name in patches:
         schemas[name]["properties"]["content"] = {
@@ -232,7 +256,8 @@ def _tags(app: Flask) -> list[dict[str, str]]:
     """One tag per blueprint, described by its module's docstring."""
     tags = []
     for name, blueprint in app.blueprints.items():
-        if name + "." in NOT_API:
+        # A channel's twins are tagged `channel`, not with their own blueprint's dotted name.
+        if name + "." in NOT_API or "." in name:
             continue
         module = sys.modules.get(blueprint.import_name)
         doc = inspect.getdoc(module) if module else None

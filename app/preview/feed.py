@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.preview.roster import Roster
@@ -52,16 +53,22 @@ def layer_updates(event: StoredEvent) -> list[str]:
 
 
 class StateFeed(BackgroundLoop):
-    """Follows events and status for one preview process and broadcasts them; after a Redis
-    error it goes on from the last event seen."""
+    """Follows one channel's events and status for one preview process and broadcasts them;
+    after a Redis error it goes on from the last event seen.
 
-    def __init__(self, store: StateStore, target_fps: int, roster: Roster) -> None:
-        super().__init__("preview-feed",
+    `read_status()` answers the status (the body of GET /stream/status), or None once the
+    channel is gone (deleted): then its clients are closed and the feed stops, so no read
+    writes the stream record of a deleted channel back.
+    """
+
+    def __init__(self, store: StateStore, roster: Roster,
+                 read_status: Callable[[], dict[str, Any] | None]) -> None:
+        super().__init__(f"preview-feed-{store.keys.channel}",
                          OutageLog(log, "preview feed lost Redis (%s); retrying",
                                    back="preview feed has Redis again"),
                          RETRY_SECONDS)
         self._store = store
-        self._target_fps = target_fps
+        self._read_status = read_status
         self._roster = roster
         self._state: str | None = None
         self._live = False
@@ -74,12 +81,17 @@ class StateFeed(BackgroundLoop):
         """The last streamState message, for a client that just joined."""
         return self._state
 
-    def step(self) -> float:
-        """Broadcast the layer events of one read, and the status when it is due."""
+    def prime(self) -> str:
+        """Read where the events are now (once), so that none made after this call is missed
+        by the thread (a client told hello from now on hears every later change)."""
         if self._after_id is None:
             self._after_id = self._store.live.latest_event_id()
+        return self._after_id
+
+    def step(self) -> float:
+        """Broadcast the layer events of one read, and the status when it is due."""
         self._after_id, found = self._store.live.events_after(
-            self._after_id, self._block_ms(self._next_poll))
+            self.prime(), self._block_ms(self._next_poll))
         stream_changed = False
         for event in found:
             if event.type in LAYER_EVENTS:
@@ -88,7 +100,12 @@ class StateFeed(BackgroundLoop):
             stream_changed |= event.type == events.STREAM_STATE
         now = time.monotonic()
         if stream_changed or now >= self._next_poll or now >= self._keepalive_at():
-            self._send_state(now)
+            status = self._read_status()
+            if status is None:
+                self._roster.close_all(f"channel {self._store.keys.channel} was deleted")
+                self.stop()
+                return 0.0
+            self._send_state(now, status)
             self._next_poll = now + STATUS_POLL_SECONDS
         return 0.0  # the read itself waited for events
 
@@ -102,8 +119,7 @@ class StateFeed(BackgroundLoop):
         until = min(next_poll, self._keepalive_at()) - time.monotonic()
         return max(1, min(BLOCK_MS, int(until * 1000)))
 
-    def _send_state(self, now: float) -> None:
-        status = self._store.status(self._target_fps)
+    def _send_state(self, now: float, status: dict[str, Any]) -> None:
         text = message("streamState", status)
         self._live = bool(status["isLive"])
         if text != self._state or now >= self._keepalive_at():

@@ -1,6 +1,8 @@
 """Checks on a preview handshake, made before the upgrade so a refusal is a plain HTTP answer.
 
-- It must be a WebSocket upgrade (426 otherwise) asking for a known quality (400).
+- It must be a WebSocket upgrade (426 otherwise) asking for a known quality and, with
+  `?channel=` (default `default`), an existing channel (400 naming the parameter; whether a
+  channel exists is told only to a client that passed the token check).
 - The Origin, when the client sends one, must be allowed (403). Browsers always send it, so
   this stops another site's page from opening the preview with the operator's browser
   (cross-site WebSocket hijacking); a client that is not a browser sends none, or its own.
@@ -13,13 +15,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Request, Response
+from flask import Request, Response, g
 
+from app.channel_scope import CHANNEL_RULE
 from app.errors import error_response
 from app.tokens import bearer_role
 from core.config import Settings
+from core.keys import CHANNEL_ID_RE, DEFAULT_CHANNEL
 from core.schemas.preview import QUALITIES
 from core.store import LiveState
 
@@ -27,8 +32,10 @@ DEFAULT_QUALITY = "medium"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
-def refuse_handshake(request: Request, settings: Settings, live: LiveState) -> Response | None:
-    """The refusal for this handshake, or None to let it upgrade."""
+def refuse_handshake(request: Request, settings: Settings, live: LiveState,
+                     output_size: Callable[[str], tuple[int, int] | None]) -> Response | None:
+    """The refusal for this handshake, or None to let it upgrade (then `g.output_size` is the
+    channel's output size; `output_size(channel)` says it, None for no such channel)."""
     if request.headers.get("Upgrade", "").lower() != "websocket":
         response = error_response(426, "upgrade_required",
                                   "this endpoint speaks WebSocket only", fields={
@@ -39,6 +46,10 @@ def refuse_handshake(request: Request, settings: Settings, live: LiveState) -> R
     if quality not in QUALITIES:
         return error_response(400, "validation_error", "unknown preview quality",
                               fields={"quality": f"must be one of {', '.join(QUALITIES)}"})
+    channel = request.args.get("channel", DEFAULT_CHANNEL)
+    if not CHANNEL_ID_RE.fullmatch(channel):
+        return error_response(400, "validation_error", "not a channel id",
+                              fields={"channel": CHANNEL_RULE})
     origin = request.headers.get("Origin")
     if origin is not None and not origin_allowed(origin, request.host, settings):
         return error_response(403, "forbidden", "this Origin may not open the preview",
@@ -49,6 +60,11 @@ def refuse_handshake(request: Request, settings: Settings, live: LiveState) -> R
                               "send Authorization: Bearer <API_TOKEN or VIEWER_TOKEN> or "
                               "?ticket= from POST /preview/ticket (single use)",
                               fields={"ticket": "missing, unknown, expired or already used"})
+    size = output_size(channel)
+    if size is None:
+        return error_response(400, "validation_error", f"no channel {channel!r}",
+                              fields={"channel": "unknown channel"})
+    g.output_size = size
     return None
 
 

@@ -42,6 +42,8 @@ class Client(Protocol):
 
     def abort(self, reason: str) -> None: ...
 
+    def end(self, reason: str) -> None: ...
+
 
 class Roster(BackgroundLoop):
     """Connected clients: broadcast, registry upkeep and the pong deadline."""
@@ -89,6 +91,11 @@ class Roster(BackgroundLoop):
         """Offer the newest audioLevels to every client."""
         for client in self.clients():
             client.outbox.put_levels(text)
+
+    def close_all(self, reason: str) -> None:
+        """Close every client's connection, telling them `reason`."""
+        for client in self.clients():
+            client.end(reason)
 
     def clients(self) -> list[Client]:
         """The connected clients."""

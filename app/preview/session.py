@@ -129,6 +129,11 @@ class PreviewSession:
         except OSError:
             pass
 
+    def end(self, reason: str) -> None:
+        """Close the connection (1008 with `reason`) once what is being sent has gone."""
+        self._close = (CLOSE_POLICY_VIOLATION, reason)
+        self.outbox.close()
+
     def run(self) -> None:
         """Serve the client until it leaves, breaks the protocol or stops answering."""
         context = self._context
