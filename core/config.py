@@ -60,6 +60,8 @@ class Settings:
     redis_prefix: str = "sm:"
     redis_timeout: float = 1.0
     render_fps: int = 30
+    # A render node's capacity in channel cost units (None: the cores it may use).
+    render_capacity: float | None = None
     output_width: int = 1280
     output_height: int = 720
     video_bitrate: int = 4_500_000
@@ -102,6 +104,11 @@ class Settings:
         return self.host.removeprefix("[").removesuffix("]")
 
     @property
+    def node_capacity(self) -> float:
+        """RENDER_CAPACITY, or the number of cores this process may run on."""
+        return self.render_capacity or float(len(os.sched_getaffinity(0)))
+
+    @property
     def open_without_token(self) -> bool:
         """Listening where other machines can reach it, with no API token (ALLOW_NO_TOKEN)."""
         return not is_loopback(self.host) and not self.api_token and not self.api_token_file
@@ -126,6 +133,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("REDIS_PREFIX", prefix, Settings.redis_prefix),
         redis_timeout=env.get("REDIS_TIMEOUT", float_in(0.05, 30.0), 1.0),
         render_fps=env.get("RENDER_FPS", int_in(1, 120), 30),
+        render_capacity=env.get("RENDER_CAPACITY", float_in(0.01, 10_000.0), None),
         output_width=env.get("OUTPUT_WIDTH", even_in(16, 7680), 1280),
         output_height=env.get("OUTPUT_HEIGHT", even_in(16, 4320), 720),
         video_bitrate=env.get("VIDEO_BITRATE", bitrate_in(*VIDEO_BITRATE_RANGE), 4_500_000),

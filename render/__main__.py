@@ -1,15 +1,15 @@
-"""`python -m render [--instance N]`: the render worker process.
+"""`python -m render [--instance N]`: a render node (render.node).
 
-Reads the configuration (a bad variable stops it with the variable named), then composites
-and streams until SIGTERM or SIGINT, on which it closes the stream with a proper trailer and
-hands the render lease to a standby at once. Instance N (0 by default) serves its metrics on
-RENDER_METRICS_PORT + N, so instances on one host do not fight over one port.
+Reads the configuration (a bad variable stops it with the variable named), registers the node
+and runs a process per channel until SIGTERM or SIGINT, on which it drains: its channels are
+handed to other nodes one at a time (or, with nowhere to go, closed with their trailers), then
+it exits. Instance N (0 by default) serves the node's metrics on RENDER_METRICS_PORT + N, so
+nodes on one host do not fight over one port.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import signal
 import sys
@@ -19,14 +19,12 @@ MAX_INSTANCES = 100
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one render instance; the exit code is 2 for a configuration error."""
+    """Run one render node; the exit code is 2 for a configuration error."""
     # Imported here, not at the top: every source process (render.sources) imports its
-    # parent's main module, this one, again; at the top these imports cost each of them the
-    # whole render worker's (OpenCV, Redis, ...), 0.4 s of CPU, at every start of a bed track,
-    # a video or an input's reconnection.
+    # parent's main module again, and a channel process's sources would pay for these.
     from core.config import ConfigError, configure_logging, load_settings
     from core.redis_client import connect
-    from render.renderer import Renderer
+    from render.node import Node
 
     parser = argparse.ArgumentParser(prog="python -m render")
     parser.add_argument("--instance", type=int, choices=range(MAX_INSTANCES), default=0,
@@ -42,19 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"render: RENDER_METRICS_PORT + {args.instance} is past 65535", file=sys.stderr)
         return 2
     configure_logging(settings)
-    renderer = Renderer(settings, connect(settings))
-    renderer.metrics.serve(settings.listen_host, port)
+    node = Node(settings, connect(settings), metrics_port=port)
+    node.serve_metrics(settings.listen_host)
 
-    def stop(signum: int, _frame: object) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
-        renderer.stop()
+    def drain(signum: int, _frame: object) -> None:
+        log.info("signal %s: draining", signal.Signals(signum).name)
+        node.drain()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    # What is built by now (modules, the renderer) lives as long as the process: frozen, the
-    # collector's full passes skip it and last a few ms instead of 30-40 (longer than a frame).
-    gc.freeze()
-    renderer.run()
+    signal.signal(signal.SIGTERM, drain)
+    signal.signal(signal.SIGINT, drain)
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: node.child_exited())
+    node.run()
     return 0
 
 

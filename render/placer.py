@@ -43,6 +43,15 @@ from core.store.placement import (
 log = logging.getLogger(__name__)
 
 PLACER_INTERVAL = 0.25
+# Taking the placer lock from a holder whose node is dead (its record stale or gone), so a
+# dead placer costs its node's timeout, not the lock's whole life. Safe: a frozen placer that
+# comes back can neither renew the lock (owner-checked) nor place (the scripts check it).
+_STEAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1 or 0
+end
+return 0
+"""
 PLACER_TTL = 2.0
 DRAIN_STEP_TIMEOUT = 3.0
 # Costs are sums of floats: a channel "fits" what is left unless it is more by this much.
@@ -227,10 +236,11 @@ class Placer(BackgroundLoop):
         self.lease = Lease(client, keys.placer_lock, node_id, PLACER_TTL)
         self.held = False
         self._drains: dict[str, DrainStep] = {}
+        self._steal = client.register_script(_STEAL)
 
     def step(self) -> float:
         """Keep or seek the placer lock; place once while held."""
-        held = self.lease.keep(self.held)
+        held = self.lease.keep(self.held) or (not self.held and self._take_from_the_dead())
         if held != self.held:
             self.held = held
             log.info("placer lock %s", "taken: placing channels" if held else "lost")
@@ -238,6 +248,16 @@ class Placer(BackgroundLoop):
         if held:
             self.place_once()
         return PLACER_INTERVAL
+
+    def _take_from_the_dead(self) -> bool:
+        """Take the lock if its holder's node record is gone or stale."""
+        holder = self.lease.holder()
+        if holder is None or any(node.id == holder and node.alive
+                                 for node in self.store.nodes()):
+            return False
+        log.info("the placer %s is not alive: taking the placer lock", holder)
+        return bool(self._steal(keys=[self.lease.key],
+                                args=[holder, self.node_id, int(PLACER_TTL * 1000)]))
 
     def stop(self) -> None:
         """End the loop and hand the lock over at once."""
