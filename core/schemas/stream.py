@@ -79,6 +79,11 @@ class RenderInstanceSchema(Schema):
     pid = Integer(required=True, validate=validate.Range(0, 2**31))
     host = Text(required=True, validate=validate.Length(0, 255))
     at = epoch_ms(required=True)
+    # A channel process (render.channel) also names its node, the port it serves its metrics
+    # on (the node merges them) and what its scene's sources add to the channel's cost.
+    node = Text(allow_none=True, load_default=None, validate=validate.Length(1, 300))
+    metricsPort = Integer(allow_none=True, load_default=None, validate=validate.Range(1, 65535))
+    sourceCost = Number(load_default=0.0, validate=validate.Range(0, 10_000))
 
 
 class StreamStatusSchema(Schema):

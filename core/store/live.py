@@ -72,10 +72,14 @@ class LiveState:
         them to its clients as audioLevels. Fire and forget: nobody listening costs nothing."""
         self.redis.publish(self.keys.audio_levels, dumps(levels))
 
-    def beat(self, instance_id: str, role: str, pid: int, host: str) -> None:
-        """Record that a render instance is alive, and whether it streams or stands by."""
+    def beat(self, instance_id: str, role: str, pid: int, host: str, *,
+             node: str | None = None, metrics_port: int | None = None,
+             source_cost: float = 0.0) -> None:
+        """Record that a render instance is alive, and whether it streams or stands by (a
+        channel process adds its node, metrics port and source cost)."""
         entry = _instance_schema.load(
-            {"id": instance_id, "role": role, "pid": pid, "host": host, "at": self._clock()})
+            {"id": instance_id, "role": role, "pid": pid, "host": host, "at": self._clock(),
+             "node": node, "metricsPort": metrics_port, "sourceCost": source_cost})
         self.redis.hset(self.keys.render_heartbeat, instance_id, dumps(entry))
 
     def forget_instance(self, instance_id: str) -> None:
