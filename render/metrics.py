@@ -83,16 +83,17 @@ class RenderMetrics:
         return next(sample.value for metric in self._frame_seconds.collect()
                     for sample in metric.samples if sample.name.endswith("_count"))
 
-    def serve(self, host: str, port: int) -> bool:
-        """Listen on `host`:`port`; a port in use is logged, never fatal (the stream matters
-        more)."""
+    def serve(self, host: str, port: int) -> int | None:
+        """Listen on `host`:`port` (0: a free port the system picks); the port listened on.
+        A port in use is logged, never fatal (the stream matters more): None then."""
         try:
-            start_http_server(port, addr=host, registry=self.registry)
+            server, _thread = start_http_server(port, addr=host, registry=self.registry)
         except OSError as exc:
             log.error("metrics: cannot listen on port %d: %s", port, exc)
-            return False
-        log.info("metrics on %s port %d (/metrics)", host, port)
-        return True
+            return None
+        bound = int(server.server_port)
+        log.info("metrics on %s port %d (/metrics)", host, bound)
+        return bound
 
 
 class RenderCollector(Collector):
@@ -136,7 +137,8 @@ def _outputs(outputs: list[dict[str, Any]]) -> Iterator[Metric]:
                                           "Encoded bytes an output wrote", labels=["output"]),
         "packets_dropped": CounterMetricFamily(
             f"{PREFIX}_output_dropped_packets",
-            "Packets an output skipped (its queue overflowed, or waiting for a keyframe)",
+            "Packets an output skipped (its queue overflowed, waiting for a keyframe, or "
+            "past the render lease's deadline)",
             labels=["output"]),
     }
     for output in outputs:

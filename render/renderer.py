@@ -13,6 +13,12 @@ targets, the lease keeper's changes), applied between two frames. Modes of the l
 Each frame draws the layers as on air at the slot's instant (render.scene, render.tweens:
 deferred changes due by then applied, tweens where they are), through a scene take's fade or
 wipe while one runs (render.transition); the mixer hears the same layers.
+
+A Renderer draws one channel (`channel`, default `default`). Built with a `node` (a channel
+process, render.channel) it streams while the placement gives its node the channel's lease;
+without one, while it holds the free-for-all lease (render.lease). Either way it publishes a
+frame only before the lease's deadline (fencing): past it, the stream closes and nothing more
+is sent, and every batch a sender gets carries that deadline too.
 """
 
 from __future__ import annotations
@@ -29,12 +35,17 @@ from typing import Any
 import numpy as np
 import redis
 
+from core.channels import SOURCE_COST
 from core.config import Settings
+from core.keys import DEFAULT_CHANNEL
 from core.layers import Layer
+from core.layers.types.input import INPUT
+from core.layers.types.video import VIDEO
 from core.lease import Lease
 from core.outputs import OutputTarget
 from core.redis_client import connect
 from core.store import StateStore
+from core.store.placement import FOLLOWER_POLL, LEASE_RENEW, ChannelLease
 from render.audio.mixer import ProgramAudio
 from render.audio.publisher import LevelsPublisher
 from render.clock import FrameClock
@@ -64,6 +75,8 @@ ERROR_TEXT_LIMIT = 500
 STREAMING_STATES = ("live", "paused")
 # What the telemetry tells of each output (core.store.outputs.with_state merges it by id).
 TELEMETRY_OUTPUT_FIELDS = ("id", "name", "state", "error", "bitrate", "since")
+# Layers decoded by a source process of their own: each adds SOURCE_COST to the channel's cost.
+SOURCED_TYPES = (VIDEO.name, INPUT.name)
 
 
 def new_instance_id() -> str:
@@ -75,10 +88,13 @@ class Renderer:
     """Composites the scene at a steady rate and streams it while it holds the lease."""
 
     def __init__(self, settings: Settings, client: redis.Redis,
-                 instance_id: str | None = None) -> None:
+                 instance_id: str | None = None, *, channel: str = DEFAULT_CHANNEL,
+                 node: str | None = None) -> None:
         self.settings = settings
         self.instance_id = instance_id or new_instance_id()
-        self.store = StateStore.from_settings(settings, client)
+        self.channel = channel
+        self.node = node
+        self.store = StateStore.from_settings(settings, client, channel)
         self.inbox: queue.Queue[InboxMessage] = queue.Queue()
         self.scene = Scene()
         self.metrics = RenderMetrics()
@@ -92,19 +108,28 @@ class Renderer:
                                          "yuv420p")
         self._levels = LevelsPublisher(self.store.live, lambda: self.audio.levels)
         feed_client = connect(settings, read_timeout=BLOCK_MS / 1000 + settings.redis_timeout)
-        feed_store = StateStore.from_settings(settings, feed_client)
+        feed_store = StateStore.from_settings(settings, feed_client, channel)
         # Only the render worker seeds: the environment it streams by is the one to keep.
+        # RTMP_URL and RECORD describe the deployment's one program of old: channel default.
         self._feed = FeedFollower(
             feed_store, self.inbox, settings.recordings_dir.resolve(),
-            seed_outputs=lambda: feed_store.outputs.seed(settings.rtmp_urls,
-                                                         settings.record == "on"))
+            seed_outputs=(lambda: feed_store.outputs.seed(settings.rtmp_urls,
+                                                          settings.record == "on"))
+            if channel == DEFAULT_CHANNEL else None)
         self.lease = LeaseKeeper(
             Lease(client, self.store.keys.render_lease, self.instance_id, TTL_SECONDS),
-            self.inbox)
+            self.inbox) if node is None else LeaseKeeper(
+            ChannelLease(client, self.store.keys, node), self.inbox,
+            renew_every=LEASE_RENEW, poll_every=FOLLOWER_POLL)
         self.preview = PreviewPublisher(self.store.live, settings.output_width,
                                         settings.output_height, settings.preview_fps)
+        # Where this process serves its metrics, named in its heartbeat (set once serving).
+        self.metrics_port: int | None = None
+        # What the scene's sources add to the channel's cost (the placer reads it).
+        self._source_cost = 0.0
         self._reporter = Reporter(self.store.live, self.instance_id,
-                                  settings.state_update_debounce, self._role, self._telemetry)
+                                  settings.state_update_debounce, self._role, self._telemetry,
+                                  self._beat_details)
         self._stopping = threading.Event()
         self._held = False
         self._pipeline: Pipeline | None = None
@@ -181,7 +206,9 @@ class Renderer:
             try:
                 message = self.inbox.get_nowait()
             except queue.Empty:
-                return
+                break
+        self._source_cost = SOURCE_COST * sum(layer.type in SOURCED_TYPES
+                                              for layer in self.scene.layers())
 
     def _apply(self, message: InboxMessage) -> None:
         was = self.scene.state
@@ -198,6 +225,11 @@ class Renderer:
         elif isinstance(message, LeaseChanged):
             self._held = message.held
             if not message.held:
+                # Closed (with its trailers while the lease is still ours: a drain) before
+                # the lease goes, so the successor does not publish to the same ingest
+                # before this process has left it.
+                self._close_pipeline()
+                self._release_lease()
                 # Another instance draws now and pulls the inputs and the bed itself.
                 self.transition.end()
                 self.compositor.release_sources()
@@ -212,7 +244,8 @@ class Renderer:
         # A stopping instance never starts: a standby told to stop could otherwise take the
         # lease its peer just released and stream (and record) for a frame or two.
         wanted = (self._held and self.scene.state in STREAMING_STATES
-                  and self._targets is not None and not self._stopping.is_set())
+                  and self._targets is not None and not self._stopping.is_set()
+                  and time.monotonic() < self.lease.deadline)
         if wanted and self._pipeline is None:
             self._open_pipeline()
         elif not wanted and self._pipeline is not None:
@@ -239,6 +272,11 @@ class Renderer:
         frame = self._compose(layers, instant)
         audio = self.audio.mix(self.transition.heard(layers, instant), slot, fps, instant,
                                silent=self.scene.state == "paused")
+        if self._pipeline is not None and time.monotonic() >= self.lease.deadline:
+            # Fenced: the lease may be another's by now (this process was frozen, or Redis
+            # was out of reach): not one more frame.
+            log.warning("the render lease's deadline has passed: stopping the stream")
+            self._close_pipeline()
         if self._pipeline is not None:
             self._pipeline.send(frame, slot, audio)
             seconds = time.perf_counter() - started
@@ -284,7 +322,7 @@ class Renderer:
         self._stats = FrameStats()
         self._clock = None
         self._idle_outputs = []
-        self._pipeline = Pipeline(self.settings, self._targets or [])
+        self._pipeline = Pipeline(self.settings, self._targets or [], self._deadline)
         self.audio.restart_meter()
 
     def _close_pipeline(self) -> None:
@@ -301,9 +339,12 @@ class Renderer:
             self._idle_outputs = _outputs_in(self._idle_outputs, "stopped")
             self._closing = False
 
+    def _deadline(self) -> float:
+        return self.lease.deadline
+
     def _release_lease(self) -> None:
         try:
-            self.lease.lease.release()
+            self.lease.release()
         except redis.RedisError as exc:
             log.warning("could not release the render lease (%s); it expires by itself", exc)
 
@@ -318,6 +359,10 @@ class Renderer:
             outputs=pipeline.outputs() if pipeline is not None else [],
             raster_seconds=self.compositor.raster_seconds,
             audio=self.audio.levels if self._held else None)
+
+    def _beat_details(self) -> dict[str, Any]:
+        return {"node": self.node, "metrics_port": self.metrics_port,
+                "source_cost": self._source_cost}
 
     def _role(self) -> str:
         return "active" if self._held else "standby"

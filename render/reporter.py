@@ -19,11 +19,12 @@ log = logging.getLogger(__name__)
 
 
 class Reporter(BackgroundLoop):
-    """Every `interval` seconds: heartbeat, then telemetry when `report()` gives one. A Redis
-    outage only skips reports."""
+    """Every `interval` seconds: heartbeat (with what `details()` adds: LiveState.beat's
+    keywords), then telemetry when `report()` gives one. A Redis outage only skips reports."""
 
     def __init__(self, live: LiveState, instance_id: str, interval: float,
-                 role: Callable[[], str], report: Callable[[], dict[str, Any] | None]) -> None:
+                 role: Callable[[], str], report: Callable[[], dict[str, Any] | None],
+                 details: Callable[[], dict[str, Any]] = dict) -> None:
         super().__init__("reporter",
                          OutageLog(log, "cannot report to Redis (%s); frames go on",
                                    back="reporting to Redis again"),
@@ -33,6 +34,7 @@ class Reporter(BackgroundLoop):
         self._interval = interval
         self._role = role
         self._report = report
+        self._details = details
 
     def stop(self) -> None:
         """End the loop; the heartbeat is removed so /health stops listing this instance."""
@@ -49,7 +51,8 @@ class Reporter(BackgroundLoop):
 
     def report_once(self) -> None:
         """One heartbeat and, when streaming, one telemetry write."""
-        self._live.beat(self.instance_id, self._role(), os.getpid(), socket.gethostname())
+        self._live.beat(self.instance_id, self._role(), os.getpid(), socket.gethostname(),
+                        **self._details())
         telemetry = self._report()
         if telemetry is not None:
             self._live.write_telemetry(telemetry)
