@@ -40,7 +40,7 @@ rtmp {{
             # sound with it, not before: a player finds both streams in a short probe. (A
             # stream without video would send its viewers nothing.)
             wait_video on;
-        }}
+{notify}        }}
     }}
 }}
 """
@@ -49,13 +49,18 @@ rtmp {{
 class NginxRtmp:
     """Debian nginx with libnginx-mod-rtmp, its config, pid and logs in `workdir`."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None,
+                 notify_url: str | None = None) -> None:
+        """`notify_url`: nginx-rtmp POSTs each publish's start (call=publish) and end
+        (call=publish_done) there, and refuses a publish unless it answers 2xx."""
         self.workdir = workdir
         self.port = port or free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "nginx.conf"
+        notify = (f"            on_publish {notify_url};\n"
+                  f"            on_publish_done {notify_url};\n") if notify_url else ""
         self.config.write_text(_CONFIG.format(module=MODULE, workdir=self.workdir,
-                                              port=self.port))
+                                              port=self.port, notify=notify))
         self._process: Process | None = None
 
     def url(self, key: str) -> str:
