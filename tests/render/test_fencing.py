@@ -105,6 +105,22 @@ def test_a_lease_taken_over_stops_the_stream_within_a_second(
     assert redis_client.get(keys.render_lease) == "n2/2"  # never released by the loser
 
 
+def test_a_drained_channel_closes_its_stream_then_releases_its_lease(
+        settings: Settings, redis_client: redis.Redis, nginx_rtmp: NginxRtmp,
+        channel_process: Callable[..., Process], player: Callable[..., Player]) -> None:
+    """Placed elsewhere without a takeover (a drain), the holder stops streaming and frees the
+    lease at once, so its successor need not wait for it to expire."""
+    keys, process, viewer = on_air(settings, redis_client, nginx_rtmp, channel_process, player)
+    held = redis_client.get(keys.render_lease)
+    place(redis_client, keys, "n2")
+    moved = time.monotonic()
+    wait_until(lambda: redis_client.get(keys.render_lease) is None, 1.5, "the lease released")
+    released = time.monotonic() - moved
+    wait_until(lambda: time.monotonic() > moved + 2.0, 5, "the watch")
+    assert held == "n1/1" and released < 1.0, released
+    assert not viewer.frames_since(moved + 1.0)
+
+
 def test_a_process_frozen_past_its_lease_never_publishes_again(
         settings: Settings, redis_client: redis.Redis, nginx_rtmp: NginxRtmp,
         channel_process: Callable[..., Process], player: Callable[..., Player]) -> None:
