@@ -172,12 +172,14 @@ class ChannelStore(CommandRunner):
                          Change(self.keys.channel_names, channel.name, channel_id, None),
                          self._unchanged(channel_id, stream_raw)])
 
-        outcome = self.run(command_id, plan)
-        if outcome.status == 204:
-            # Also when a redelivery finds the command done: the first delivery may have died
-            # before it swept.
+        # The registry entry goes first, under a command id of its own: from then on no
+        # command of the channel commits (core.commit's guard), and the keys are swept before
+        # the command's own outcome is recorded, so whoever waits for it finds them gone. A
+        # redelivery finds the first step done and sweeps again.
+        removed = self.run(f"{command_id}/registry", plan)
+        if removed.status == 204:
             self.sweep(channel_id)
-        return outcome
+        return self.run(command_id, lambda: Plan(removed))
 
     def sweep(self, channel_id: str) -> int:
         """Remove every key under a deleted channel's scope and its placement; answers how
