@@ -49,7 +49,9 @@ return now
 """
 
 # A placement change, made only by the placer holding the lock, and only for a channel that
-# still exists. ARGV: channel, placer, state, node or '', cost, reason or '', bump epoch
+# still exists. A takeover hands the lease to the new node in the same script if it is free,
+# never over a live one: the dead (or frozen) holder may publish until its lease's end.
+# ARGV: channel, placer, state, node or '', cost, reason or '', bump epoch
 # ('1'/'0'), takeover ('1'/'0'), lease ms, since or '' (now).
 _PLACE = """
 if redis.call('GET', KEYS[4]) ~= ARGV[2] then return -1 end
@@ -75,7 +77,7 @@ if ARGV[6] ~= '' then reason = ARGV[6] end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({state = ARGV[3], node = node,
   epoch = epoch, since = since, cost = tonumber(ARGV[5]), reason = reason}))
 if ARGV[8] == '1' then
-  redis.call('SET', KEYS[3], ARGV[4] .. '/' .. string.format('%d', epoch), 'PX', ARGV[9])
+  redis.call('SET', KEYS[3], ARGV[4] .. '/' .. string.format('%d', epoch), 'PX', ARGV[9], 'NX')
 end
 return epoch
 """
@@ -270,9 +272,10 @@ class PlacementStore:
     def assign(self, channel: str, node: str, cost: float, *, placer: str,
                takeover: bool) -> int | None:
         """Place `channel` on `node` with a new epoch; with `takeover` (its old node is dead)
-        the lease is handed to `node` at once instead of waiting for it to expire. Answers
-        the epoch, or None when `placer` no longer holds the placer lock or the channel is
-        gone."""
+        the lease, if it has expired, is written for `node` at once (a live one is left to
+        expire: its holder may still publish until then, and the new node takes it at its
+        next poll after). Answers the epoch, or None when `placer` no longer holds the placer
+        lock or the channel is gone."""
         return self._write(channel, placer, "placed", node, cost, None, bump=True,
                            takeover=takeover, since=None)
 

@@ -16,6 +16,7 @@ from core.store.placement import (
     Placement,
     PlacementStore,
 )
+from tests.support.processes import wait_until
 
 PLACER = "node-a"
 
@@ -102,12 +103,19 @@ def test_channel_lease_follows_the_placement_and_fences_by_epoch(
     assert lease_a.tick() is None and lease_b.tick() is None
     lease_a.release()
     assert lease_b.tick() is not None and lease_b.holder() == "b/2"
-    # A takeover (b dead): a gets the lease at once, and b can neither renew nor release it.
+    # A takeover (b dead): a waits for b's lease to expire (b may publish until then); b can
+    # then neither renew nor release a's.
     store.assign("news", "a", 1.0, placer=PLACER, takeover=True)
-    assert lease_a.holder() == "a/3"
+    assert lease_a.holder() == "b/2" and lease_a.tick() is None
+    redis_client.pexpire(keys.render_lease, 1)  # as if 2 s passed
+    wait_until(lambda: lease_a.tick() is not None, 2, "a taking the expired lease")
     assert lease_b.tick() is None
     lease_b.release()
     assert lease_a.holder() == "a/3" and lease_a.tick() is not None
+    # A takeover of a channel whose lease is gone writes it for the new node at once.
+    redis_client.delete(keys.render_lease)
+    store.assign("news", "b", 1.0, placer=PLACER, takeover=True)
+    assert lease_a.holder() == "b/4"
 
 
 def test_parsers_refuse_what_is_not_a_record() -> None:
