@@ -16,6 +16,7 @@ from app.preview.outbox import MAX_MESSAGES
 from app.preview.roster import REGISTRY_TTL_MS
 from app.preview.session import CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA
 from core.config import Settings
+from core.keys import CHANNEL_ID_RE, DEFAULT_CHANNEL
 from core.preview_frames import preview_size
 from core.schemas.preview import QUALITIES
 from core.store.live import TICKET_TTL_SECONDS
@@ -33,7 +34,8 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
                                                      settings.output_height)))
              for quality in QUALITIES}
     return {
-        "url": f"ws://<host>:{settings.ws_port}/preview?quality={'|'.join(QUALITIES)}",
+        "url": f"ws://<host>:{settings.ws_port}/preview?quality={'|'.join(QUALITIES)}"
+               "&channel=<channel id>",
         "summary": "Live preview: the program as JPEG frames, with the stream state, layer "
                    "changes and audio levels alongside. Text messages are JSON {\"type\", "
                    "\"payload\"}; each frame is one binary message holding a JPEG. Frames "
@@ -41,7 +43,14 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
                    "slows the render worker or other clients.",
         "query": {
             "quality": {"type": "string", "enum": list(QUALITIES), "default": DEFAULT_QUALITY,
-                        "frameSizes": sizes},
+                        "frameSizes": sizes,
+                        "description": "frameSizes are at OUTPUT_WIDTH x OUTPUT_HEIGHT; a "
+                                       "channel with an output of its own scales the same way "
+                                       "(hello says the size)"},
+            "channel": {"type": "string", "pattern": CHANNEL_ID_RE.pattern,
+                        "default": DEFAULT_CHANNEL,
+                        "description": "the channel to watch: its frames, layer changes, "
+                                       "stream state and audio levels only"},
             "ticket": {"description": "a single-use ticket from POST /preview/ticket (the "
                                       "operator's or the viewer's token may ask), valid "
                                       f"{TICKET_TTL_SECONDS} s (browsers cannot set headers)"},
@@ -61,13 +70,15 @@ def websocket_doc(settings: Settings) -> dict[str, Any]:
             str(CLOSE_POLICY_VIOLATION): "a message that is not JSON, not an object, of an "
                                          "unknown type or with a bad quality (the reason names "
                                          f"the field); or more than {MAX_MESSAGES} messages "
-                                         "waiting for a client that does not read",
+                                         "waiting for a client that does not read; or the "
+                                         "channel watched was deleted",
             str(CLOSE_MESSAGE_TOO_BIG): f"a message over {MAX_CLIENT_MESSAGE_BYTES} bytes",
         },
         "pongTimeout": "a client that has not answered a ping for PREVIEW_PONG_TIMEOUT "
                        f"({settings.preview_pong_timeout:g} s) is dropped (socket shut down)",
-        "registry": "connected clients are listed by GET /stream/preview/clients; an entry of "
-                    f"a preview process that died expires after {REGISTRY_TTL_MS // 1000} s",
+        "registry": "connected clients are listed by GET /stream/preview/clients (a channel's "
+                    "by GET /channels/{channel}/stream/preview/clients); an entry of a preview "
+                    f"process that died expires after {REGISTRY_TTL_MS // 1000} s",
         "health": f"GET /health on port {settings.ws_port}: 200 {{\"status\": \"ok\", "
                   "\"clients\": {quality: count}}, 503 when Redis is down; GET /metrics "
                   "there: Prometheus text",
@@ -78,7 +89,9 @@ def _handshake() -> list[dict[str, Any]]:
     """Checks made before the upgrade: a refusal is a plain HTTP JSON error body."""
     return [
         {"status": 426, "error": "upgrade_required", "when": "not a WebSocket upgrade"},
-        {"status": 400, "error": "validation_error", "when": "unknown quality"},
+        {"status": 400, "error": "validation_error",
+         "when": "unknown quality, or a channel id that is malformed or (asked with a valid "
+                 "token or ticket) names no channel; `fields` names the parameter"},
         {"status": 403, "error": "forbidden",
          "when": "an Origin header that is not allowed (PREVIEW_ORIGINS, or by default the "
                  "API's own origin and the preview's own); clients sending no Origin pass"},
