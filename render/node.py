@@ -45,6 +45,7 @@ from core.loop import REDIS_OUTAGE, OutageLog
 from core.store.migrate import migrate_to_channels
 from core.store.placement import NODE_BEAT, Placement, PlacementStore
 from render.backoff import Backoff
+from render.node_metrics import NodeCollector
 from render.placer import Placer
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
 # How long a child may take to close its stream on SIGTERM before it is killed.
 CHILD_STOP_TIMEOUT = 15.0
-# A child that lived at least this long is restarted at once; one that died sooner is in a
-# crash loop and waits a growing delay (Backoff) first.
+# A child that dies is restarted at once; one that died again within this long of its start
+# is in a crash loop and waits a growing delay (Backoff) first.
 CHILD_HEALTHY_SECONDS = 5.0
 # Children's metrics ports (from their render heartbeats) are read once every this many beats.
 PORT_READ_BEATS = 4
@@ -93,6 +94,8 @@ class Child:
     restart_at: float | None = None
     metrics_port: int | None = None
     stopping: bool = False
+    # Deaths in a row, each within CHILD_HEALTHY_SECONDS of its start.
+    quick_deaths: int = 0
 
     @property
     def running(self) -> bool:
@@ -113,6 +116,7 @@ class Node:
         self.metrics_port = metrics_port
         # The node's own metrics; helper collectors (the children's, merged) register here.
         self.registry = CollectorRegistry()
+        self.registry.register(NodeCollector.of(self))
         self.store = PlacementStore(client, self.keys)
         self.placer = Placer(client, self.keys, self.id, settings)
         self.children: dict[str, Child] = {}
@@ -224,10 +228,12 @@ class Node:
             code = child.popen.returncode
             lived = now - child.started
             if lived >= CHILD_HEALTHY_SECONDS:
+                child.quick_deaths = 0
                 child.backoff.reset()
-                child.restart_at = now
             else:
-                child.restart_at = now + child.backoff.next()
+                child.quick_deaths += 1
+            # The first death is restarted at once; a crash loop waits ever longer.
+            child.restart_at = now + (child.backoff.next() if child.quick_deaths > 1 else 0.0)
             log.warning("the process of channel %s exited (%s) after %.1f s: restarting%s",
                         child.channel, _exit_text(code), lived,
                         "" if child.restart_at <= now
@@ -243,7 +249,7 @@ class Node:
         log.info("channel %s: process %d started", channel, popen.pid)
         child = Child(channel, popen, time.monotonic())
         if previous is not None:
-            child.backoff = previous.backoff
+            child.backoff, child.quick_deaths = previous.backoff, previous.quick_deaths
         return child
 
     def _done(self) -> bool:
