@@ -99,5 +99,5 @@ system-deps-bench:
 	$(call need_debs,$(BENCH_DEBS))
 
 .PHONY: bench-channels
-bench-channels: $(STAMP) system-deps-bench  ## 720p30 channels one machine holds with 0 dropped frames, beside real-time FFmpeg peers; failover after kill -9 of a node (SECONDS=60)
-	$(BIN)/python -m bench.channels --seconds $(or $(SECONDS),60)
+bench-channels: $(STAMP) system-deps-bench  ## 720p30 channels one machine holds with 0 dropped frames, beside real-time FFmpeg peers; failover after kill -9 of a node (WINDOW=60 s)
+	$(BIN)/python -m bench.channels --seconds $(or $(WINDOW),60)
