@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.support.metrics import scrape
+from tests.support.metrics import Scrape, scrape
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.processes import wait_until
 
 SIZE = {"OUTPUT_WIDTH": "320", "OUTPUT_HEIGHT": "180", "RENDER_FPS": "30", "RECORD": "off"}
+
+
+def _with_channel(found: Scrape) -> Scrape | None:
+    return found if found.has("stream_manager_render_target_fps") else None
 
 
 def test_render_metrics_move_while_streaming(client: FlaskClient, render_workers,
@@ -19,7 +23,8 @@ def test_render_metrics_move_while_streaming(client: FlaskClient, render_workers
         "type": "text", "content": {"text": "metrics"}}).status_code == 201
     active = render_workers.start(RTMP_URL=nginx_rtmp.url("key123"), **SIZE)
     url = render_workers.metrics_url(active)
-    idle = wait_until(lambda: scrape(url), 20, "the render metrics endpoint")
+    # The node serves its channel process's metrics once that process named its port.
+    idle = wait_until(lambda: _with_channel(scrape(url)), 20, "the channel's render metrics")
     assert idle.total("stream_manager_render_streaming") == 0
     assert idle.total("stream_manager_render_target_fps") == 30
     assert idle.families["stream_manager_render_frame_seconds"] == "histogram"
@@ -59,7 +64,7 @@ def test_a_standby_reports_itself_inactive(client: FlaskClient, render_workers) 
     wait_until(lambda: scrape(render_workers.metrics_url(first))
                .total("stream_manager_render_active") == 1, 20, "the first to hold the lease")
     second = render_workers.start(**SIZE)
-    standby = wait_until(lambda: scrape(render_workers.metrics_url(second)), 20,
+    standby = wait_until(lambda: _with_channel(scrape(render_workers.metrics_url(second))), 20,
                          "the standby's metrics")
     assert standby.total("stream_manager_render_active") == 0
     assert standby.total("stream_manager_render_streaming") == 0
