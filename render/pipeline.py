@@ -8,9 +8,10 @@ keyframe (its queue waits for one), a removed one writes its trailer in the back
 the others do not notice. Closing flushes the encoder and lets every destination write its
 trailer, in parallel.
 
-Fencing: `deadline()` answers the render lease's deadline (time.monotonic); every batch and
-every close carries its value at the moment it is made, and a sender writes nothing past it
-(render.outputs.packets). The render thread itself stops sending once it has passed.
+Fencing: `deadline()` answers the render lease's deadline (time.monotonic); every message a
+destination hands its sender (packets or the close) carries its value at that moment, and the
+sender writes nothing past it (render.outputs.packets). The render thread itself stops sending
+once it has passed.
 """
 
 from __future__ import annotations
@@ -98,8 +99,7 @@ class Pipeline:
     def close(self) -> None:
         """Flush, write every trailer (in parallel, bounded by CLOSE_TIMEOUT), free the encoder."""
         self._fan_out(self.encoder.flush())
-        deadline = self._deadline()
-        closers = [self._closer(destination, deadline) for destination in self.destinations]
+        closers = [self._closer(destination) for destination in self.destinations]
         self._destinations = {}
         for closer in closers:
             closer.start()
@@ -120,7 +120,7 @@ class Pipeline:
                             destination.name, SENDER_START_TIMEOUT)
 
     def _add(self, target: OutputTarget) -> Destination:
-        destination = Destination(target, self.encoder.info)
+        destination = Destination(target, self.encoder.info, deadline=self._deadline)
         destination.start()
         if self._opened:
             log.info("output %s added: it joins at the next keyframe", target.name)
@@ -130,19 +130,19 @@ class Pipeline:
         # Destination.close waits for the trailer (up to CLOSE_TIMEOUT and then some): far
         # longer than a frame, so never on the render thread.
         self._retiring = [thread for thread in self._retiring if thread.is_alive()]
-        closer = self._closer(destination, self._deadline())
+        closer = self._closer(destination)
         closer.start()
         self._retiring.append(closer)
 
     @staticmethod
-    def _closer(destination: Destination, deadline: float) -> threading.Thread:
-        return threading.Thread(target=destination.close, args=(CLOSE_TIMEOUT, deadline),
+    def _closer(destination: Destination) -> threading.Thread:
+        return threading.Thread(target=destination.close, args=(CLOSE_TIMEOUT,),
                                 name=f"closing {destination.name}", daemon=True)
 
     def _fan_out(self, packets: list[EncodedPacket]) -> None:
         destinations = self.destinations
         if not packets or not destinations:
             return
-        batch = Batch.of(packets, self._deadline())
+        batch = Batch.of(packets)
         for destination in destinations:
             destination.send(batch)

@@ -15,6 +15,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,17 @@ class Destination:
     sender that has not connected `connect_timeout` seconds after its first packet, or has
     written nothing for `stall_timeout` seconds while packets wait, is killed and replaced;
     the new one starts at the newest keyframe.
+
+    `deadline()` is the render lease's deadline (time.monotonic): what reaches the sender
+    past it is never written (render.outputs.packets).
     """
 
     def __init__(self, target: OutputTarget, stream: StreamInfo, *, stall_timeout: float = 5.0,
                  connect_timeout: float = 10.0, max_queue_bytes: int = 32 << 20,
-                 backoff: Backoff | None = None, failed_after: int = 5) -> None:
+                 backoff: Backoff | None = None, failed_after: int = 5,
+                 deadline: Callable[[], float] = lambda: math.inf) -> None:
         self.id = target.id
+        self._deadline = deadline
         self.target = target
         self._stream = stream
         self._stall_timeout = stall_timeout
@@ -118,13 +124,12 @@ class Destination:
                 "file": self._file,
             }
 
-    def close(self, timeout: float = 5.0, deadline: float = math.inf) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         """Send what is queued, write the trailer and stop; kill the sender after `timeout`.
-        Past `deadline` (the lease's, render.outputs.packets) a network output gets no
-        trailer."""
+        Past the deadline (render.outputs.packets) a network output gets no trailer."""
         self._close_timeout = timeout
         self._closing.set()
-        self._queue.close(deadline)
+        self._queue.close()
         if self._thread.is_alive():
             self._thread.join(timeout + 10)
         self._set_state(STOPPED)
@@ -144,7 +149,7 @@ class Destination:
     def _run_session(self) -> str | None:
         """Run one sender until it fails (the reason) or the destination closes (None)."""
         self._queue.restart_at_keyframe()
-        session = SenderSession(self.target, self._stream, self._queue).start()
+        session = SenderSession(self.target, self._stream, self._queue, self._deadline).start()
         try:
             return self._watch(session)
         finally:
@@ -221,8 +226,8 @@ class Destination:
             first = self._stale == 0
             self._stale += count
         if first:
-            log.warning("%s: packets past the render lease's deadline: dropped, not sent",
-                        self.name)
+            log.warning("%s: packets reached the sender past the render lease's deadline: "
+                        "dropped, not sent", self.name)
 
     def _sent_bytes(self) -> int:
         return self._done["bytes"] + self._current["bytes"]

@@ -5,19 +5,16 @@ The packets of one encode call (a video frame and the audio that covers it) trav
 destination, so each destination costs one queue entry, one pipe write and one sender
 wake-up a frame instead of one per packet.
 
-Fencing (docs/render.md): every batch carries the deadline (time.monotonic, the same clock in
-every process of the host) until which its render process held the channel's lease when it
-made it; a sender drops a batch whose deadline has passed instead of writing it. The close
-message carries one too: a stale close ends a network output without its trailer.
-
-Pipe format: frames of `_FRAME` (deadline, body size) and the body (packets, each `_HEADER`
-and its data); a close frame has the size CLOSE_SIZE and no body.
+Fencing (docs/render.md): a pipe message is a header (the render lease's deadline, as
+time.monotonic, the same clock for every process of the host, and the body's size), then the
+packed batches the feeder took from the queue, stamped with the deadline as it hands them over;
+a sender drops a message read past its deadline instead of writing it. The close message
+carries one too: a stale close ends a network output without its trailer.
 """
 
 from __future__ import annotations
 
 import collections
-import math
 import struct
 import threading
 from collections.abc import Sequence
@@ -26,9 +23,9 @@ from dataclasses import dataclass
 from render.encoder import EncodedPacket
 
 _HEADER = struct.Struct("<BBqqqI")  # kind, keyframe, pts, dts, duration, data size
-_FRAME = struct.Struct("<dI")  # deadline (time.monotonic), body size
+_MESSAGE = struct.Struct("<dI")  # a pipe message: deadline (time.monotonic), body size
 _KINDS = ("video", "audio")
-CLOSE_SIZE = 0xFFFFFFFF  # the body size of a close frame (which has no body)
+CLOSE_SIZE = 0xFFFFFFFF  # the body size of a close message (which has no body)
 CLOSE = b""  # what PacketQueue.take answers once closed and empty
 
 
@@ -39,70 +36,61 @@ class Batch:
     packets: tuple[EncodedPacket, ...]
     message: bytes
     keyframe_at: int | None  # index of the first video keyframe, if any
-    deadline: float = math.inf  # time.monotonic after which no sender may write it
 
     @classmethod
-    def of(cls, packets: Sequence[EncodedPacket], deadline: float = math.inf) -> Batch:
-        """The batch of `packets`, to be written before `deadline` or never (packed here,
-        once for every destination)."""
+    def of(cls, packets: Sequence[EncodedPacket]) -> Batch:
+        """The batch of `packets` (packed here, once for every destination)."""
         keyframe_at = next((index for index, packet in enumerate(packets)
                             if _is_video_keyframe(packet)), None)
-        return cls(tuple(packets), pack(packets, deadline), keyframe_at, deadline)
+        return cls(tuple(packets), pack(packets), keyframe_at)
 
     def from_keyframe(self) -> Batch | None:
         """This batch from its first video keyframe on (itself when it starts with one), or
         None when it holds no keyframe."""
         if not self.keyframe_at:
             return self if self.keyframe_at == 0 else None
-        return Batch.of(self.packets[self.keyframe_at:], self.deadline)
+        return Batch.of(self.packets[self.keyframe_at:])
 
     def __len__(self) -> int:
         return len(self.packets)
 
 
-def pack(packets: Sequence[EncodedPacket], deadline: float = math.inf) -> bytes:
-    """`packets` as one frame of a pipe message (frames joined are one message too)."""
-    parts = [b""]
+def pack(packets: Sequence[EncodedPacket]) -> bytes:
+    """`packets` packed (batches packed are joined into one pipe message by `pipe_message`)."""
+    parts = []
     for packet in packets:
         parts.append(_HEADER.pack(_KINDS.index(packet.kind), packet.keyframe, packet.pts,
                                   packet.dts, packet.duration, len(packet.data)))
         parts.append(packet.data)
-    parts[0] = _FRAME.pack(deadline, sum(len(part) for part in parts))
     return b"".join(parts)
 
 
-def close_message(deadline: float = math.inf) -> bytes:
-    """The frame that asks the sender to finish (its trailer, if `deadline` has not passed or
-    it writes a file) and exit."""
-    return _FRAME.pack(deadline, CLOSE_SIZE)
+def pipe_message(deadline: float, batches: Sequence[Batch]) -> bytes:
+    """One pipe message: `batches`, to be written before `deadline` or never."""
+    size = sum(len(batch.message) for batch in batches)
+    return b"".join([_MESSAGE.pack(deadline, size), *(batch.message for batch in batches)])
 
 
-def unpack(message: bytes) -> list[tuple[float, list[EncodedPacket] | None]]:
-    """The frames of a pipe message, in their order: (deadline, packets), or (deadline, None)
-    for a close."""
-    frames: list[tuple[float, list[EncodedPacket] | None]] = []
-    offset, end = 0, len(message)
-    while offset < end:
-        deadline, body = _FRAME.unpack_from(message, offset)
-        offset += _FRAME.size
-        if body == CLOSE_SIZE:
-            frames.append((deadline, None))
-            continue
-        frames.append((deadline, _unpack_packets(message, offset, offset + body)))
-        offset += body
-    return frames
+def close_message(deadline: float) -> bytes:
+    """The message that asks the sender to finish (with its trailer unless `deadline` has
+    passed and it streams to the network) and exit."""
+    return _MESSAGE.pack(deadline, CLOSE_SIZE)
 
 
-def _unpack_packets(message: bytes, offset: int, end: int) -> list[EncodedPacket]:
+def unpack(data: bytes) -> tuple[float, list[EncodedPacket] | None]:
+    """The deadline of a pipe message and its packets in their order (None: a close)."""
+    deadline, body = _MESSAGE.unpack_from(data)
+    if body == CLOSE_SIZE:
+        return deadline, None
     packets = []
-    header_size = _HEADER.size
+    offset, end, header_size = _MESSAGE.size, len(data), _HEADER.size
     while offset < end:
-        kind, keyframe, pts, dts, duration, size = _HEADER.unpack_from(message, offset)
+        kind, keyframe, pts, dts, duration, size = _HEADER.unpack_from(data, offset)
         offset += header_size
-        packets.append(EncodedPacket(_KINDS[kind], message[offset:offset + size], pts, dts,
+        packets.append(EncodedPacket(_KINDS[kind], data[offset:offset + size], pts, dts,
                                      bool(keyframe), duration))
         offset += size
-    return packets
+    return deadline, packets
 
 
 class PacketQueue:
@@ -122,8 +110,6 @@ class PacketQueue:
         self._closed = threading.Event()
         self._ready = threading.Condition()
         self.dropped = 0  # packets
-        # The deadline the close message carries (Batch.deadline): set by `close`.
-        self.close_deadline = math.inf
 
     def put(self, batch: Batch) -> None:
         """Append `batch`, or drop it (its packets counted) while waiting for a keyframe; a
@@ -182,11 +168,9 @@ class PacketQueue:
             self.dropped += self._packets
             self._clear(want_keyframe=True)
 
-    def close(self, deadline: float = math.inf) -> None:
-        """Let `take` return CLOSE once the queued batches are taken; the sender is asked to
-        finish by a close message carrying `deadline`."""
+    def close(self) -> None:
+        """Let `take` return CLOSE once the queued batches are taken."""
         with self._ready:
-            self.close_deadline = deadline
             self._closing = True
             self._closed.set()
             self._ready.notify_all()

@@ -12,13 +12,15 @@ A recording is cut into segments: at the first video keyframe once `segment_seco
 stream went into a file, that file gets its trailer and the next one starts with the keyframe,
 so every file plays on its own.
 
-Fencing: every batch carries its render process's lease deadline (render.outputs.packets); a
-batch read after its deadline is dropped, never written, so a sender frozen (SIGSTOP) past the
-lease writes nothing of what waited in its pipe when it resumes, and since a connection opens
-only at a written keyframe, a sender fed stale batches never connects either. It reports
-("fenced", count) for what it dropped. A close (or the parent's death) past the last deadline
-ends a network output without its trailer (nothing more goes to the ingest); a file still
-gets its trailer, as it is this process's own.
+Fencing: every message carries its render process's lease deadline as the parent handed it
+over (render.outputs.packets); one read past its deadline is dropped, never written, so a
+sender frozen (SIGSTOP) past the lease writes nothing of what waited in its pipe when it
+resumes, and since a connection opens only at a written keyframe, a sender fed stale messages
+never connects either. After a dropped message it writes again only from a video keyframe of a
+message in time (a sender that fell 2 s behind skips to the present instead of sending a
+picture that cannot decode). It reports ("fenced", count) for the packets it dropped. A close
+(or the parent's death) past the last deadline ends a network output without its trailer
+(nothing more goes to the ingest); a file still gets its trailer, as it is this process's own.
 """
 
 from __future__ import annotations
@@ -78,30 +80,25 @@ def run_sender(target: OutputTarget, stream: StreamInfo, packets: Connection,
 
 def _pump(packets: Connection, status: Connection, muxer: Muxer) -> float:
     """Mux what arrives until a close or the parent's death; the deadline the end came with
-    (a close's own, else the last batch's)."""
+    (a close's own, else the last message's)."""
     reported = (0, 0.0)
     deadline = math.inf
-    fenced = False  # once a batch came past its deadline, nothing more is written
     while True:
         if packets.poll(REPORT_INTERVAL):
             try:
-                message = packets.recv_bytes()
+                data = packets.recv_bytes()
             except EOFError:  # the parent died: finish the file or stream cleanly
                 return deadline
-            # One frame per encode call (a video frame and the audio that covers it), several
-            # joined when the feeder gathered them.
-            stale = 0
-            for deadline, batch in unpack(message):
-                if batch is None:
-                    return deadline
-                fenced = fenced or time.monotonic() >= deadline
-                if fenced:
-                    stale += len(batch)
-                    continue
+            # Each message: one encode call's packets (a video frame and the audio that
+            # covers it), or several the feeder gathered.
+            deadline, batch = unpack(data)
+            if batch is None:
+                return deadline
+            if time.monotonic() < deadline:
                 _mux(batch, status, muxer)
-            if stale:
-                muxer.handled += stale
-                status.send(("fenced", stale))
+            else:
+                muxer.skip(len(batch))
+                status.send(("fenced", len(batch)))
         now = time.monotonic()
         if muxer.handled != reported[0] and now - reported[1] >= REPORT_INTERVAL:
             status.send(("progress", muxer.handled, muxer.packets, muxer.bytes))
@@ -133,6 +130,8 @@ class Muxer:
         self._segment_frames = seconds * stream.fps if seconds else None
         self.file: str | None = None
         self.handled = self.packets = self.bytes = 0
+        # After skipped packets, nothing is written before the next video keyframe.
+        self._want_keyframe = False
 
     @property
     def connected(self) -> bool:
@@ -144,15 +143,24 @@ class Muxer:
         """True while a container is open (its trailer not written)."""
         return self._container is not None
 
+    def skip(self, count: int) -> None:
+        """`count` packets were dropped unwritten: write nothing more before the next video
+        keyframe (what follows a gap cannot be decoded without it)."""
+        self.handled += count
+        self._want_keyframe = True
+
     def mux(self, packet: EncodedPacket) -> None:
-        """Write one packet; everything before the first video keyframe is skipped, and a
-        recording moves to its next file at the first keyframe past the segment length."""
+        """Write one packet; everything before the first video keyframe (and after a skip,
+        before the next) is skipped, and a recording moves to its next file at the first
+        keyframe past the segment length."""
         self.handled += 1
-        if packet.kind == "video" and packet.keyframe and (
-                self._container is None or self._segment_over(packet)):
+        keyframe = packet.kind == "video" and packet.keyframe
+        if keyframe and (self._container is None or self._segment_over(packet)):
             self.close()
             self._open(packet)
-        if self._container is None:
+        if keyframe:
+            self._want_keyframe = False
+        if self._container is None or self._want_keyframe:
             return
         built = self._build(packet)
         if built is None:

@@ -6,11 +6,12 @@ import contextlib
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from core.outputs import OutputTarget
 from render.encoder import StreamInfo
-from render.outputs.packets import PacketQueue, close_message
+from render.outputs.packets import PacketQueue, close_message, pipe_message
 from render.outputs.sender import run_sender
 
 # A sender wakes at most this often (a close is sent at once). Each wake-up costs a sender
@@ -29,11 +30,14 @@ class SenderSession:
     """One sender process plus the thread that writes queued batches into its pipe.
 
     Only the feeder thread ever blocks on the pipe; killing the process breaks the pipe and
-    frees it.
+    frees it. Each message it writes carries `deadline()` as it writes it: the render lease's
+    deadline, past which the sender writes nothing of it (render.outputs.packets).
     """
 
-    def __init__(self, target: OutputTarget, stream: StreamInfo, queue: PacketQueue) -> None:
+    def __init__(self, target: OutputTarget, stream: StreamInfo, queue: PacketQueue,
+                 deadline: Callable[[], float]) -> None:
         self._queue = queue
+        self._deadline = deadline
         self._stopping = threading.Event()
         data_out, self._data = _SPAWN.Pipe(duplex=False)
         self._status, status_in = _SPAWN.Pipe(duplex=False)
@@ -90,12 +94,12 @@ class SenderSession:
                 continue
             if isinstance(taken, bytes):  # CLOSE
                 with contextlib.suppress(OSError, ValueError):
-                    self._data.send_bytes(close_message(self._queue.close_deadline))
+                    self._data.send_bytes(close_message(self._deadline()))
                 return
             # Each batch was packed once by the render thread for every destination; the
             # wire format is self-delimiting, so batches joined are still one message.
             try:
-                self._data.send_bytes(b"".join(batch.message for batch in taken))
+                self._data.send_bytes(pipe_message(self._deadline(), taken))
             except (OSError, ValueError):  # the sender died or was killed
                 return
             self.fed += sum(len(batch) for batch in taken)
