@@ -31,7 +31,7 @@ from core.channels import Channel, channel_cost, effective_output
 from core.config import Settings
 from core.keys import Keys
 from core.lease import Lease
-from core.loop import BackgroundLoop, OutageLog
+from core.loop import REDIS_OUTAGE, BackgroundLoop, OutageLog
 from core.store.channels import ChannelStore
 from core.store.placement import (
     NODE_FORGET,
@@ -162,11 +162,12 @@ def _unplaced(demand: Demand, reason: str) -> list[Decision]:
 # ---- what the placer reads -------------------------------------------------------------------
 
 
-def read_demands(client: redis.Redis, keys: Keys, settings: Settings,
+def read_demands(channel_store: ChannelStore, settings: Settings,
                  placements: dict[str, Placement]) -> list[Demand]:
     """Every channel with its cost now: nothing when stopped, else its output's cost plus
     what its sources add (as its channel process reports, in its render heartbeat)."""
-    channels = ChannelStore(client, keys, settings).list()
+    client, keys = channel_store.redis, channel_store.keys
+    channels = channel_store.list()
     pipe = client.pipeline(transaction=False)
     for channel in channels:
         scoped = keys.for_channel(channel.id)
@@ -233,6 +234,7 @@ class Placer(BackgroundLoop):
         self.node_id = node_id
         self.settings = settings
         self.store = PlacementStore(client, keys)
+        self.channels = ChannelStore(client, keys, settings)
         self.lease = Lease(client, keys.placer_lock, node_id, PLACER_TTL)
         self.held = False
         self._drains: dict[str, DrainStep] = {}
@@ -246,7 +248,14 @@ class Placer(BackgroundLoop):
             log.info("placer lock %s", "taken: placing channels" if held else "lost")
             self._drains.clear()
         if held:
-            self.place_once()
+            try:
+                self.place_once()
+            except REDIS_OUTAGE:
+                raise
+            except Exception:
+                # A bug or bad data must not end placement for good: the lock is renewed
+                # above, so no other node would place instead.
+                log.exception("placing channels failed; trying again")
         return PLACER_INTERVAL
 
     def _take_from_the_dead(self) -> bool:
@@ -278,7 +287,7 @@ class Placer(BackgroundLoop):
                          node.age)
                 self.store.remove_node(node.id)
         placements = self.store.placements()
-        demands = read_demands(self.redis, self.keys, self.settings, placements)
+        demands = read_demands(self.channels, self.settings, placements)
         known = {demand.id for demand in demands}
         for channel in placements.keys() - known:
             if not self.redis.hexists(self.keys.channels, channel):
