@@ -18,7 +18,7 @@ A Renderer draws one channel (`channel`, default `default`). Built with a `node`
 process, render.channel) it streams while the placement gives its node the channel's lease;
 without one, while it holds the free-for-all lease (render.lease). Either way it publishes a
 frame only before the lease's deadline (fencing): past it, the stream closes and nothing more
-is sent, and every batch a sender gets carries that deadline too.
+is sent, and every message a sender process gets carries that deadline too.
 """
 
 from __future__ import annotations

@@ -74,6 +74,15 @@ def publishes(server: NginxRtmp) -> int:
     return path.read_text(errors="replace").count("publish: name=") if path.exists() else 0
 
 
+def running(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def on_air(settings: Settings, redis_client: redis.Redis, nginx_rtmp: NginxRtmp,
            channel_process: Callable[..., Process], player: Callable[..., Player]
            ) -> tuple[Keys, Process, Player]:
@@ -164,3 +173,27 @@ def test_another_channel_seeds_nothing_and_beats_with_its_node_and_metrics_port(
     with urllib.request.urlopen(f"http://127.0.0.1:{beat['metricsPort']}/metrics",
                                 timeout=5) as response:
         assert b"stream_manager_render_frames_total" in response.read()
+
+
+def test_a_channel_process_stops_when_its_parent_dies(
+        base_env: dict[str, str], settings: Settings, redis_client: redis.Redis,
+        tmp_path: Path) -> None:
+    """Besides the kernel's PDEATHSIG (which the node sets), the process watches its parent id:
+    orphaned, it stops by itself and removes its heartbeat."""
+    command = [sys.executable, "-m", "render.channel", "--channel", DEFAULT_CHANNEL,
+               "--node", "n1"]
+    parent = Process([sys.executable, "-c",
+                      f"import subprocess, time; subprocess.Popen({command!r}); time.sleep(60)"],
+                     tmp_path / "parent.log", env={**os.environ, **base_env, **OUTPUT},
+                     cwd=ROOT).start()
+    live = StateStore.from_settings(settings, redis_client).live
+    try:
+        child = wait_until(live.render_instances, 20, "the channel process's heartbeat")[0]["pid"]
+    finally:
+        assert parent.popen is not None
+        os.kill(parent.popen.pid, signal.SIGKILL)  # the parent alone: the child is orphaned
+    try:
+        wait_until(lambda: not running(child) and not live.render_instances(), 5,
+                   "the orphaned channel process to stop")
+    finally:
+        parent.stop(signum=signal.SIGKILL)
