@@ -4,7 +4,8 @@ Request metrics come from prometheus-flask-exporter, labelled by endpoint (the v
 not the path, so layer ids do not make a series each). Every Redis command an API worker sends
 is timed. Under gunicorn the workers write their values to PROMETHEUS_MULTIPROC_DIR and the
 master serves the sum on METRICS_PORT (app/gunicorn_conf.py), together with `StateCollector`,
-which reads what the whole system is doing from Redis at scrape time.
+which reads what the whole system is doing from Redis at scrape time, each channel's figures
+with a `channel` label. Requests are not labelled by channel: the endpoint names the route.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_flask_exporter import PrometheusMetrics
 
+from app.services import ChannelStores
 from core.config import Settings
 from core.cues.model import RESULTS as CUE_RESULTS
+from core.keys import DEFAULT_CHANNEL, Keys
 from core.redis_client import connect
 from core.schemas.stream import DESIRED_STATES
 from core.store import StateStore
+from core.store.channels import ChannelStore
 from core.store.health import CHECKS, HealthChecks
+from core.store.placement import Placement, PlacementStore
 
 log = logging.getLogger(__name__)
 
 PREFIX = "stream_manager"
 # Redis answers in well under a millisecond on a LAN; the top buckets catch outages.
+# The one label every figure of a channel carries (docs/operations.md, "Metrics").
+CHANNEL_LABEL = "channel"
 REDIS_BUCKETS = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
@@ -65,16 +72,21 @@ class ApiMetrics:
 
 class StateCollector(Collector):
     """What the system is doing, read from Redis at scrape time (voctomix style: a collector
-    reading live state, so the figures are never older than the scrape)."""
+    reading live state, so the figures are never older than the scrape). Every figure of a
+    channel carries its `channel` label, one set per channel (ChannelStore.ids())."""
 
-    def __init__(self, store: StateStore) -> None:
-        self._store = store
+    def __init__(self, channels: ChannelStore, stores: ChannelStores,
+                 placements: PlacementStore) -> None:
+        self._channels = channels
+        self._stores = stores
+        self._placements = placements
 
     def collect(self) -> Iterator[Metric]:
-        """One Redis ping, then the stream, layers, render heartbeat and health checks."""
+        """One Redis ping, then each channel's stream, layers, render heartbeat, placement and
+        health checks."""
         up = GaugeMetricFamily(f"{PREFIX}_redis_up", "1 when Redis answers a PING")
         try:
-            ping = self._store.ping()
+            ping = self._stores.get(DEFAULT_CHANNEL).ping()
             families = list(self._read(ping))
         except redis.RedisError as exc:
             log.warning("metrics: Redis is unreachable (%s)", exc)
@@ -87,54 +99,86 @@ class StateCollector(Collector):
 
     def _read(self, ping: float) -> Iterator[Metric]:
         yield _gauge("redis_ping_seconds", "Round trip of the scrape's PING", ping)
-        layers = self._store.layers()
-        yield _gauge("layers", "Layers in the scene", len(layers))
-        yield _gauge("layers_visible", "Visible layers in the scene",
-                     sum(layer.visible for layer in layers))
-        desired = self._store.stream()["state"]
-        state = GaugeMetricFamily(f"{PREFIX}_stream_desired_state",
-                                  "1 for the stream state the operator asked for",
-                                  labels=["state"])
-        for name in DESIRED_STATES:
-            state.add_metric([name], float(name == desired))
-        yield state
-        age_ms = self._store.render_heartbeat_age_ms()
-        if age_ms is not None:
-            yield _gauge("render_heartbeat_age_seconds",
-                         "Age of the newest heartbeat of the active render instance",
-                         age_ms / 1000)
-        yield from self._health()
+        families = ChannelFamilies()
+        placements = self._placements.placements()
+        for channel in self._channels.ids():
+            families.add(channel, self._stores.get(channel), placements.get(channel))
+        yield from families.all()
 
-    def _health(self) -> Iterator[Metric]:
-        checks = HealthChecks(self._store)
+
+class ChannelFamilies:
+    """The per-channel families of one scrape, filled channel by channel."""
+
+    def __init__(self) -> None:
+        labels = [CHANNEL_LABEL]
+        self.layers = _channel_gauge("layers", "Layers in the scene")
+        self.visible = _channel_gauge("layers_visible", "Visible layers in the scene")
+        self.state = GaugeMetricFamily(f"{PREFIX}_stream_desired_state",
+                                       "1 for the stream state the operator asked for",
+                                       labels=[*labels, "state"])
+        self.placed = _channel_gauge(
+            "channel_placed", "1 while a render node holds the channel's placement, 0 while "
+            "it is unplaced (no node has room; GET /channels/<id> gives the reason)")
+        self.heartbeat = _channel_gauge(
+            "render_heartbeat_age_seconds",
+            "Age of the newest heartbeat of the channel's active render process")
+        self.runs = CounterMetricFamily(f"{PREFIX}_health_checks",
+                                        "Periodic health checks run, by check",
+                                        labels=[*labels, "check"])
+        self.stale = _channel_counter(
+            "health_render_stale",
+            "Health checks that found the stream meant to be on air and no render heartbeat")
+        self.expired = _channel_counter(
+            "health_preview_clients_expired",
+            "Preview registrations the health checks removed after their process died")
+        self.trimmed = _channel_counter(
+            "health_chat_messages_trimmed",
+            "Chat messages the health checks trimmed beyond CHAT_HISTORY")
+        self.cues = CounterMetricFamily(f"{PREFIX}_cue_runs",
+                                        "Cues that fell due, by what came of it",
+                                        labels=[*labels, "result"])
+        self.last_check = _channel_gauge(
+            "health_last_check_timestamp_seconds",
+            "When the channel's latest periodic health check ran (Unix time)")
+
+    def add(self, channel: str, store: StateStore, placement: Placement | None) -> None:
+        """One channel's figures."""
+        layers = store.layers()
+        self.layers.add_metric([channel], len(layers))
+        self.visible.add_metric([channel], sum(layer.visible for layer in layers))
+        desired = store.stream()["state"]
+        for name in DESIRED_STATES:
+            self.state.add_metric([channel, name], float(name == desired))
+        if placement is not None:
+            self.placed.add_metric([channel], float(placement.placed))
+        age_ms = store.render_heartbeat_age_ms()
+        if age_ms is not None:
+            self.heartbeat.add_metric([channel], age_ms / 1000)
+        checks = HealthChecks(store)
         counters = checks.counters()
-        runs = CounterMetricFamily(f"{PREFIX}_health_checks",
-                                   "Periodic health checks run, by check", labels=["check"])
         for check in CHECKS:
-            runs.add_metric([check], counters.get(f"runs:{check}", 0))
-        yield runs
-        yield CounterMetricFamily(
-            f"{PREFIX}_health_render_stale",
-            "Health checks that found the stream meant to be on air and no render heartbeat",
-            value=counters.get("render_stale", 0))
-        yield CounterMetricFamily(
-            f"{PREFIX}_health_preview_clients_expired",
-            "Preview registrations the health checks removed after their process died",
-            value=counters.get("preview_clients:expired", 0))
-        yield CounterMetricFamily(
-            f"{PREFIX}_health_chat_messages_trimmed",
-            "Chat messages the health checks trimmed beyond CHAT_HISTORY",
-            value=counters.get("chat:trimmed", 0))
-        cues = CounterMetricFamily(f"{PREFIX}_cue_runs",
-                                   "Cues that fell due, by what came of it", labels=["result"])
+            self.runs.add_metric([channel, check], counters.get(f"runs:{check}", 0))
+        self.stale.add_metric([channel], counters.get("render_stale", 0))
+        self.expired.add_metric([channel], counters.get("preview_clients:expired", 0))
+        self.trimmed.add_metric([channel], counters.get("chat:trimmed", 0))
         for result in CUE_RESULTS:
-            cues.add_metric([result], counters.get(f"cues:{result}", 0))
-        yield cues
+            self.cues.add_metric([channel, result], counters.get(f"cues:{result}", 0))
         times = [result["at"] for result in checks.last_results().values()]
         if times:
-            yield _gauge("health_last_check_timestamp_seconds",
-                         "When the latest periodic health check ran (Unix time)",
-                         max(times) / 1000)
+            self.last_check.add_metric([channel], max(times) / 1000)
+
+    def all(self) -> list[Metric]:
+        """Every family (a family no channel added to exposes no sample)."""
+        return [self.layers, self.visible, self.state, self.placed, self.heartbeat, self.runs,
+                self.stale, self.expired, self.trimmed, self.cues, self.last_check]
+
+
+def _channel_gauge(name: str, documentation: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=[CHANNEL_LABEL])
+
+
+def _channel_counter(name: str, documentation: str) -> CounterMetricFamily:
+    return CounterMetricFamily(f"{PREFIX}_{name}", documentation, labels=[CHANNEL_LABEL])
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -146,5 +190,9 @@ def serve_metrics(settings: Settings, directory: str) -> None:
     from Redis; for the gunicorn master, which outlives its workers."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
-    registry.register(StateCollector(StateStore.from_settings(settings, connect(settings))))
+    client = connect(settings)
+    keys = Keys(settings.redis_prefix)
+    registry.register(StateCollector(ChannelStore(client, keys, settings),
+                                     ChannelStores(settings, client),
+                                     PlacementStore(client, keys)))
     start_http_server(settings.metrics_port, addr=settings.listen_host, registry=registry)

@@ -35,9 +35,12 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "stream-manager.json"
 
 # The metrics contract: name -> (type, {label: its values, or None when free}). Every series
 # also has the `job` and `instance` labels Prometheus adds. Flower's own `flower_*` metrics are
-# allowed as they are.
+# allowed as they are. Every figure of a channel has the `channel` label (CHANNEL): the API's
+# per-channel ones and every render figure (a node merges its channel processes' figures,
+# adding it); docs/operations.md, "Metrics", lists the label set.
 FREE = None
 OUTPUT_STATES = ("connecting", "live", "reconnecting", "failed", "stopped")
+CHANNEL: dict[str, tuple[str, ...] | None] = {"channel": FREE}
 METRICS: dict[str, tuple[str, dict[str, tuple[str, ...] | None]]] = {
     # API process (job stream-manager-api)
     "stream_manager_api_http_request_duration_seconds": (
@@ -47,38 +50,52 @@ METRICS: dict[str, tuple[str, dict[str, tuple[str, ...] | None]]] = {
     "stream_manager_api_redis_command_duration_seconds": ("histogram", {"command": FREE}),
     "stream_manager_redis_up": ("gauge", {}),
     "stream_manager_redis_ping_seconds": ("gauge", {}),
-    "stream_manager_layers": ("gauge", {}),
-    "stream_manager_layers_visible": ("gauge", {}),
-    "stream_manager_stream_desired_state": ("gauge", {"state": ("live", "paused", "stopped")}),
-    "stream_manager_render_heartbeat_age_seconds": ("gauge", {}),
+    "stream_manager_layers": ("gauge", CHANNEL),
+    "stream_manager_layers_visible": ("gauge", CHANNEL),
+    "stream_manager_stream_desired_state": (
+        "gauge", {**CHANNEL, "state": ("live", "paused", "stopped")}),
+    "stream_manager_channel_placed": ("gauge", CHANNEL),
+    "stream_manager_render_heartbeat_age_seconds": ("gauge", CHANNEL),
     "stream_manager_health_checks_total": (
-        "counter", {"check": ("render", "preview_clients", "chat")}),
-    "stream_manager_health_render_stale_total": ("counter", {}),
-    "stream_manager_health_last_check_timestamp_seconds": ("gauge", {}),
-    "stream_manager_cue_runs_total": ("counter", {"result": ("ok", "missed", "failed")}),
-    # render worker (job stream-manager-render, one target per instance)
-    "stream_manager_render_active": ("gauge", {}),
-    "stream_manager_render_streaming": ("gauge", {}),
-    "stream_manager_render_fps": ("gauge", {}),
-    "stream_manager_render_target_fps": ("gauge", {}),
-    "stream_manager_render_frame_seconds": ("histogram", {}),
-    "stream_manager_render_frames_total": ("counter", {}),
-    "stream_manager_render_dropped_frames_total": ("counter", {"reason": ("late", "repeated")}),
-    "stream_manager_render_encoder_queue_packets": ("gauge", {"output": FREE}),
-    "stream_manager_render_output_state": ("gauge", {"output": FREE, "state": OUTPUT_STATES}),
-    "stream_manager_render_output_reconnects_total": ("counter", {"output": FREE}),
-    "stream_manager_render_output_sent_bytes_total": ("counter", {"output": FREE}),
-    "stream_manager_render_output_dropped_packets_total": ("counter", {"output": FREE}),
+        "counter", {**CHANNEL, "check": ("render", "preview_clients", "chat")}),
+    "stream_manager_health_render_stale_total": ("counter", CHANNEL),
+    "stream_manager_health_last_check_timestamp_seconds": ("gauge", CHANNEL),
+    "stream_manager_cue_runs_total": (
+        "counter", {**CHANNEL, "result": ("ok", "missed", "failed")}),
+    # render node (job stream-manager-render, one target per node): its own figures ...
+    "stream_manager_render_node_capacity": ("gauge", {}),
+    "stream_manager_render_node_load": ("gauge", {}),
+    "stream_manager_render_node_channels": ("gauge", {}),
+    "stream_manager_render_node_draining": ("gauge", {}),
+    "stream_manager_render_node_placer": ("gauge", {}),
+    "stream_manager_render_node_channel_up": ("gauge", CHANNEL),
+    # ... and its channel processes' (the leader's of a channel placed on it, a warm
+    # follower's of every other), each with `channel`
+    "stream_manager_render_active": ("gauge", CHANNEL),
+    "stream_manager_render_streaming": ("gauge", CHANNEL),
+    "stream_manager_render_fps": ("gauge", CHANNEL),
+    "stream_manager_render_target_fps": ("gauge", CHANNEL),
+    "stream_manager_render_frame_seconds": ("histogram", CHANNEL),
+    "stream_manager_render_frames_total": ("counter", CHANNEL),
+    "stream_manager_render_dropped_frames_total": (
+        "counter", {**CHANNEL, "reason": ("late", "repeated")}),
+    "stream_manager_render_encoder_queue_packets": ("gauge", {**CHANNEL, "output": FREE}),
+    "stream_manager_render_output_state": (
+        "gauge", {**CHANNEL, "output": FREE, "state": OUTPUT_STATES}),
+    "stream_manager_render_output_reconnects_total": ("counter", {**CHANNEL, "output": FREE}),
+    "stream_manager_render_output_sent_bytes_total": ("counter", {**CHANNEL, "output": FREE}),
+    "stream_manager_render_output_dropped_packets_total": (
+        "counter", {**CHANNEL, "output": FREE}),
     "stream_manager_render_layer_raster_seconds": (
-        "histogram", {"type": ("image", "text", "color", "chat", "clock")}),
+        "histogram", {**CHANNEL, "type": ("image", "text", "color", "chat", "clock")}),
     # ... its program audio, only while it holds the lease and mixes sound; a loudness window
     # is left out while below the gate; source is "program", "bed" or "layer:<layer id>"
     "stream_manager_render_audio_loudness_lufs": (
-        "gauge", {"window": ("momentary", "short_term", "integrated")}),
-    "stream_manager_render_audio_true_peak_dbtp": ("gauge", {}),
-    "stream_manager_render_audio_normaliser_gain_db": ("gauge", {}),
-    "stream_manager_render_audio_peak_dbfs": ("gauge", {"source": FREE}),
-    "stream_manager_render_audio_rms_dbfs": ("gauge", {"source": FREE}),
+        "gauge", {**CHANNEL, "window": ("momentary", "short_term", "integrated")}),
+    "stream_manager_render_audio_true_peak_dbtp": ("gauge", CHANNEL),
+    "stream_manager_render_audio_normaliser_gain_db": ("gauge", CHANNEL),
+    "stream_manager_render_audio_peak_dbfs": ("gauge", {**CHANNEL, "source": FREE}),
+    "stream_manager_render_audio_rms_dbfs": ("gauge", {**CHANNEL, "source": FREE}),
     # preview process (job stream-manager-preview)
     "stream_manager_preview_clients": ("gauge", {"quality": ("high", "medium", "low")}),
     "stream_manager_preview_frames_sent_total": (
@@ -113,7 +130,7 @@ TOKEN = re.compile(r"""
 MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 # What a Grafana query may hold that PromQL does not, and what stands in for it.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h",
-                     "$instance": ".*"}
+                     "$instance": ".*", "$channel": ".*"}
 
 
 # ---- promtool ---------------------------------------------------------------------------------
@@ -401,3 +418,58 @@ def test_every_metric_used_is_in_the_contract_with_its_labels() -> None:
 ])
 def test_the_selector_parser(expr: str, expected: list[Any]) -> None:
     assert selectors(expr) == expected
+
+
+# ---- channels -----------------------------------------------------------------------------------
+
+# The alerts about the deployment as a whole (Redis, the API, the beat and worker, scrapes), not
+# about one channel; every other alert that reads a channel's figures fires per channel.
+DEPLOYMENT_WIDE_ALERTS = {"RedisDown", "ApiDown", "ScrapeTargetDown", "HealthChecksStopped",
+                          "ApiHighErrorRate"}
+
+
+def per_channel(name: str) -> bool:
+    entry = contract_entry(name)
+    return entry is not None and "channel" in entry[1]
+
+
+def test_every_channel_panel_follows_the_channel_variable() -> None:
+    for where, expr in dashboard_queries():
+        for name, matchers in selectors(expr):
+            if per_channel(name):
+                assert ("channel", "=~", "$channel") in matchers, where
+    variables = {variable["name"]: variable for variable in dashboard()["templating"]["list"]}
+    assert "label_values(stream_manager_stream_desired_state, channel)" in \
+        variables["channel"]["definition"]
+
+
+def test_alerts_about_a_channel_fire_per_channel() -> None:
+    """No alert about a channel aggregates its figures across channels: each aggregation keeps
+    `channel`, each join matches on it, and the alert's labels name the channel."""
+    for rule in alert_rules():
+        expr = rule["expr"]
+        if rule["alert"] in DEPLOYMENT_WIDE_ALERTS:
+            continue
+        assert any(per_channel(name) for name, _ in selectors(expr)), rule["alert"]
+        assert "on ()" not in expr, rule["alert"]
+        for aggregation in re.finditer(r"\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(",
+                                       expr):
+            assert aggregation[3] is not None and "channel" in aggregation[3], \
+                f"{rule['alert']}: {aggregation[0]}"
+        for join in re.finditer(r"\bon\s*\(([^)]*)\)", expr):
+            assert "channel" in join[1], f"{rule['alert']}: {join[0]}"
+        assert "$labels.channel" in rule["annotations"]["summary"], rule["alert"]
+
+
+def test_the_rule_tests_hold_two_channels_apart() -> None:
+    """A case with two channels at once, where an alert fires for one channel only."""
+    channel = re.compile(r'channel="([^"]+)"')
+    cases = []
+    for case in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
+        seen = {found for series in case["input_series"]
+                for found in channel.findall(series["series"])}
+        fired = [alert["exp_labels"].get("channel") for check in case["alert_rule_test"]
+                 for alert in check.get("exp_alerts") or []]
+        if len(seen) >= 2 and fired and len(set(fired)) == 1 and None not in fired:
+            cases.append(case["name"])
+    assert cases, "no case with two channels where an alert fires for one of them"
