@@ -3,7 +3,8 @@
 No build step: the modules under static/ are what the browser runs. The page learns its
 settings (poll interval, retries, the preview's port) from a JSON block in the HTML; nothing
 secret is in it, so `/` and `/ui/` are served without the API token, and the page asks the
-operator for the token when the API answers 401.
+operator for the token when the API answers 401. `/ui-session` (behind the token like the API)
+tells the page the role its token has, so a viewer's page hides what it may not change.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, g, jsonify, send_from_directory
 
 from app.services import services
+from app.tokens import OPERATOR
 
 STATIC = Path(__file__).resolve().parent / "static"
 blueprint = Blueprint("ui", __name__)
@@ -33,7 +35,7 @@ def index() -> Response:
         "pollInterval": settings.poll_interval, "maxRetries": settings.max_retries,
         "wsPort": settings.ws_port, "previewFps": settings.preview_fps,
         "outputWidth": settings.output_width, "outputHeight": settings.output_height,
-        "targetFps": settings.render_fps,
+        "targetFps": settings.render_fps, "videoBitrate": settings.video_bitrate,
         # Listening where other machines reach it with no token (ALLOW_NO_TOKEN): say so.
         "openWithoutToken": settings.open_without_token,
     }).replace("<", "\\u003c")
@@ -49,4 +51,13 @@ def asset(name: str) -> Response:
     """A module or stylesheet of the page."""
     response = send_from_directory(STATIC, name, max_age=0)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
+@blueprint.get("/ui-session")
+def session() -> Response:
+    """`{"role": "operator" | "viewer"}`: what the page's token may do (the operator's role when
+    no API_TOKEN is set). Not under /ui/, so the API's token check answers it first."""
+    response = jsonify({"role": g.get("role", OPERATOR)})
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,4 +1,7 @@
-// The HTTP API client: the token from sessionStorage, retries for outages, JSON errors.
+// The HTTP API client: the token from sessionStorage, retries for outages, JSON errors, and
+// the page's channel (every /stream/... path goes to it).
+import { DEFAULT_CHANNEL } from "./channel.js";
+
 const TOKEN_KEY = "stream-manager-token";
 const UNREACHABLE = { error: "unreachable", message: "the API cannot be reached" };
 
@@ -13,10 +16,20 @@ export class ApiError extends Error {
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Api {
-  // askToken() resolves with a token typed by the operator (after a 401).
-  constructor({ maxRetries, askToken }) {
+  // askToken() resolves with a token typed by the operator (after a 401); `channel` is the
+  // channel the page works on.
+  constructor({ maxRetries, askToken, channel = DEFAULT_CHANNEL }) {
     this.maxRetries = maxRetries;
     this.askToken = askToken;
+    this.channel = channel;
+  }
+
+  // Where `path` is on the page's channel: /stream/... is the default channel's, another
+  // channel's is /channels/<id>/stream/...; other paths (media, channels, nodes, the preview's
+  // tickets) are the deployment's and stay as they are.
+  scoped(path) {
+    if (this.channel === DEFAULT_CHANNEL || !path.startsWith("/stream/")) return path;
+    return `/channels/${encodeURIComponent(this.channel)}${path}`;
   }
 
   get token() { return sessionStorage.getItem(TOKEN_KEY); }
@@ -37,7 +50,7 @@ export class Api {
       }
       let response;
       try {
-        response = await fetch(path, init);
+        response = await fetch(this.scoped(path), init);
       } catch (error) {
         if (attempt < this.maxRetries) { await pause(250 * 2 ** attempt); continue; }
         throw new ApiError(0, UNREACHABLE);
@@ -64,7 +77,7 @@ export class Api {
   // A file the API serves, fetched with the token: an <img> or a link cannot send it.
   async blob(path) {
     const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
-    const response = await fetch(path, { headers });
+    const response = await fetch(this.scoped(path), { headers });
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     return response.blob();
   }
@@ -98,7 +111,7 @@ export class Api {
   sendForm(path, form, onProgress) {
     return new Promise((resolve) => {
       const request = new XMLHttpRequest();
-      request.open("POST", path);
+      request.open("POST", this.scoped(path));
       if (this.token) request.setRequestHeader("Authorization", `Bearer ${this.token}`);
       request.responseType = "json";
       request.upload.onprogress = (event) => {

@@ -1,12 +1,15 @@
 // The admin page: wires the panels to one API client.
 import { Api } from "./api.js";
 import { AudioPanel } from "./audio.js";
+import { DEFAULT_CHANNEL, pageChannel } from "./channel.js";
+import { ChannelsPanel, REFRESH_MS as CHANNELS_REFRESH_MS } from "./channels.js";
 import { ChatPanel } from "./chat.js";
 import { CuesPanel } from "./cues.js";
 import { byId, showMessage } from "./dom.js";
 import { HistoryPanel } from "./history.js";
 import { LayersPanel } from "./layers.js";
 import { MediaPanel } from "./media.js";
+import { NodesPanel } from "./nodes.js";
 import { OutputsPanel } from "./outputs.js";
 import { Preview } from "./preview.js";
 import { RecordingsPanel } from "./recordings.js";
@@ -40,7 +43,13 @@ function askToken() {
   return tokenAsked;
 }
 
-const api = new Api({ maxRetries: config.maxRetries, askToken });
+// The channel the page works on (?channel=, else default): every /stream call goes to it.
+const channel = pageChannel();
+if (channel !== DEFAULT_CHANNEL) document.title = `${channel} · Stream Manager`;
+const api = new Api({ maxRetries: config.maxRetries, askToken, channel });
+// A viewer's token only reads: the page hides what it may not change (.operator-only).
+api.get("/ui-session").then(({ body }) => { document.body.dataset.role = body.role; },
+  () => {});
 let busy = false;
 const recordings = new RecordingsPanel(api);
 // A state change of any output may have closed or opened a file: the recordings follow.
@@ -88,6 +97,8 @@ const media = new MediaPanel(api, (names) => {
   audio.setLibrary(names.audio);
 });
 const chat = new ChatPanel(api);
+const channels = new ChannelsPanel(api, config);
+const nodes = new NodesPanel(api);
 
 const preview = new Preview(api, config, {
   onStreamState: (status) => {
@@ -117,6 +128,10 @@ for (const action of ["start", "stop", "pause", "resume"]) {
 }
 
 setInterval(() => chat.refresh(), config.pollInterval);
+setInterval(() => {
+  channels.refresh();
+  nodes.refresh();
+}, CHANNELS_REFRESH_MS);
 // A recording grows, and starts a new file every segment, without any state changing.
 setInterval(() => recordings.refresh(), RECORDINGS_REFRESH_MS);
 stream.start();
@@ -130,4 +145,6 @@ media.refresh();
 chat.refresh();
 outputs.refresh();
 recordings.refresh();
+channels.refresh();
+nodes.refresh();
 preview.connect();

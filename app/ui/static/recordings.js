@@ -38,7 +38,7 @@ export class RecordingsPanel {
     const { name } = recording;
     const parts = { figures: el("span", { class: "figures-line" }) };
     // A link cannot send the API token; with one set, the click fetches the file with it.
-    const link = el("a", { href: path(name), download: name, "aria-label": `Download ${name}`,
+    const link = el("a", { href: this.api.scoped(path(name)), download: name, "aria-label": `Download ${name}`,
       text: "Download", onclick: (event) => this.download(event, name) });
     const remove = el("button", { type: "button", "aria-label": `Delete recording ${name}`,
       text: "Delete", onclick: () => this.remove(name) });

@@ -46,6 +46,12 @@ export function renderStatus(state, busy) {
     ["Render time", `${status.averageRenderTime.toFixed(1)} ms`],
     ["Uptime", status.startTime ? duration(Date.now() - status.startTime) : "—"],
   ];
+  // Which render node holds the channel, or why none does.
+  const placement = status.placement;
+  if (placement) {
+    figures.push(["Node", placement.state === "placed" ? placement.node
+      : `unplaced: ${placement.reason}`]);
+  }
   byId("status-figures").replaceChildren(
     ...figures.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { text: value })]));
   byId("status-outputs").replaceChildren(...(status.outputs || []).map((output) =>
