@@ -33,10 +33,13 @@ CONFIG_MODULE = ROOT / "core" / "config.py"
 
 # supervisord runs its own Redis only when none answers; compose always has a `redis` service.
 NOT_APP_PROGRAMS = frozenset({"redis"})
-# Redis in compose has no password and is not published, so REDIS_PASSWORD is not passed on.
 # Compose always has an API token (API_TOKEN, or the one kept in API_TOKEN_FILE), so the
-# opt-out from it, ALLOW_NO_TOKEN, is not passed on either.
-NOT_PASSED_SETTINGS = frozenset({"REDIS_PASSWORD", "ALLOW_NO_TOKEN"})
+# opt-out from it, ALLOW_NO_TOKEN, is not passed on. (REDIS_PASSWORD is: the redis service
+# requires it when set, and a render machine reaches the control plane's Redis with it.)
+NOT_PASSED_SETTINGS = frozenset({"ALLOW_NO_TOKEN"})
+REDIS_SHARED = ROOT / "deploy" / "redis-shared.yml"
+# The control plane runs once; render nodes scale.
+CONTROL_PLANE = ("api", "preview", "worker", "beat", "flower", "redis")
 
 _COMPOSE_EXPANSION = re.compile(
     r"\$(?:(?P<dollar>\$)"
@@ -49,14 +52,18 @@ _SETTING_READ = re.compile(r"""env\.get\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 APP_PROGRAMS = sorted(set(supervisord_programs()) - NOT_APP_PROGRAMS)
 
 
-def compose_interpolate(text: str) -> str:
-    """`text` with compose's `$`-interpolation resolved as on a host that sets no variables."""
+def compose_interpolate(text: str, host: Mapping[str, str] | None = None) -> str:
+    """`text` with compose's `$`-interpolation resolved as on a host that sets the variables
+    `host` (by default none)."""
 
     def replace(match: re.Match[str]) -> str:
         if match["dollar"]:
             return "$"
         name = match["braced"] or match["bare"]
         op, arg = match["op"], match["arg"]
+        value = (host or {}).get(name)
+        if value is not None and (value or op is None or not op.startswith(":")):
+            return arg if op in (":+", "+") else value
         if op in ("-", ":-"):
             return arg
         if op in ("?", ":?"):
@@ -66,22 +73,27 @@ def compose_interpolate(text: str) -> str:
     return _COMPOSE_EXPANSION.sub(replace, text)
 
 
-def _interpolate_tree(node: Any) -> Any:
+def _interpolate_tree(node: Any, host: Mapping[str, str] | None = None) -> Any:
     if isinstance(node, str):
-        return compose_interpolate(node)
+        return compose_interpolate(node, host)
     if isinstance(node, list):
-        return [_interpolate_tree(item) for item in node]
+        return [_interpolate_tree(item, host) for item in node]
     if isinstance(node, dict):
-        return {key: _interpolate_tree(value) for key, value in node.items()}
+        return {key: _interpolate_tree(value, host) for key, value in node.items()}
     return node
 
 
 @cache
-def _compose() -> dict[str, Any]:
+def _raw_compose() -> dict[str, Any]:
     with COMPOSE_FILE.open(encoding="utf-8") as stream:
         document = yaml.safe_load(stream)
     assert isinstance(document, dict), "docker-compose.yml is not a mapping"
-    return _interpolate_tree(document)
+    return document
+
+
+def _compose(**host: str) -> dict[str, Any]:
+    """docker-compose.yml as on a host whose environment (or .env) sets `host`."""
+    return _interpolate_tree(_raw_compose(), host)
 
 
 @pytest.fixture
@@ -147,6 +159,8 @@ def test_command_resolution_rules() -> None:
     ) == ["celery", "-A", "workers", "--hostname", "w@%h", "--port", "5"]
     assert compose_argv({"command": 'redis-server --save ""'}) == ["redis-server", "--save", ""]
     assert compose_argv({"command": ["gunicorn", "--workers", 2]}) == ["gunicorn", "--workers", "2"]
+    host = {"X": "9", "E": ""}
+    assert compose_interpolate("${X:-1} ${X} ${E:-2} ${E-3} ${X:+y} ${U:-4}", host) == "9 9 2  y 4"
 
 
 def test_supervisord_has_app_programs() -> None:
@@ -311,3 +325,103 @@ def test_dockerfile_is_python_311_and_unprivileged() -> None:
     assert any(line.upper().startswith("RUN ") and "pip install ." in line for line in lines)
     users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0"), users
+
+
+# ---- channels on a pool of render nodes (issue 17) ---------------------------------------------
+
+SHELL_OPERATORS = re.compile(r"[()<>|&;`]")
+
+
+def test_string_commands_split_as_compose_splits_them(services: dict[str, dict[str, Any]]) -> None:
+    """Compose v2 splits a string `command` with shell-words rules and refuses an unquoted shell
+    operator (`wsgi:api()` made `docker compose up` fail: "invalid command line string")."""
+    for name, service in services.items():
+        command = service.get("command")
+        if not isinstance(command, str):
+            continue
+        lexer = shlex.shlex(command, posix=True, punctuation_chars="()<>|&;")
+        lexer.whitespace_split = True
+        operators = [token for token in lexer if SHELL_OPERATORS.fullmatch(token[:1])]
+        assert not operators, f"{name}: quote {operators} in its command"
+
+
+def test_render_nodes_scale_and_the_control_plane_runs_once(
+        services: dict[str, dict[str, Any]]) -> None:
+    """`docker compose up --scale render=N` runs N render nodes (2 by default; no
+    deploy.replicas to disagree with --scale, no host port for replicas to fight over); every
+    other service runs once."""
+    render = services["render"]
+    assert render.get("scale") == 2
+    assert "replicas" not in (render.get("deploy") or {})
+    assert not render.get("ports"), "scaled replicas cannot share a published port"
+    assert compose_argv(render)[-2:] == ["--instance", "0"]  # each replica in its container
+    for name in CONTROL_PLANE:
+        assert services[name].get("scale", 1) == 1, name
+        assert (services[name].get("deploy") or {}).get("replicas", 1) == 1, name
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)(s|m)", duration)
+    assert match, duration
+    return int(match[1]) * (60 if match[2] == "m" else 1)
+
+
+def test_a_render_node_may_drain_before_it_is_killed(services: dict[str, dict[str, Any]]) -> None:
+    """Stopping a node (compose's stop_grace_period, supervisord's stopwaitsecs) waits for its
+    drain and for its channel processes to close their streams; make run runs two nodes."""
+    from render.node import CHILD_STOP_TIMEOUT, DRAIN_TIMEOUT
+
+    needed = DRAIN_TIMEOUT + CHILD_STOP_TIMEOUT
+    assert _seconds(services["render"]["stop_grace_period"]) >= needed
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(SUPERVISORD_CONF, encoding="utf-8")
+    program = parser["program:render"]
+    assert int(program["numprocs"]) == 2
+    assert int(program["stopwaitsecs"]) >= needed
+    assert program.getboolean("killasgroup") and not program.getboolean("stopasgroup", False)
+
+
+def test_a_render_machine_uses_the_control_planes_redis_and_shared_data() -> None:
+    """On another host, REDIS_URL, REDIS_PASSWORD and APP_DATA (a shared directory) in its .env
+    make its render nodes use the control plane's Redis and the same media and recordings."""
+    compose = _compose(REDIS_URL="redis://control:6379/0", REDIS_PASSWORD="s3cret",
+                       APP_DATA="/mnt/stream-manager")
+    render = compose["services"]["render"]
+    settings = load_settings(service_environment(render))
+    assert settings.redis_url == "redis://control:6379/0"
+    assert settings.redis_password == "s3cret"
+    assert "/mnt/stream-manager:/var/lib/stream-manager" in render["volumes"]
+    for path in (settings.media_root, settings.recordings_dir):
+        assert PurePosixPath(path.as_posix()).is_relative_to("/var/lib/stream-manager")
+    # the control plane's own Redis then asks for that password, and its health check gives it
+    redis = compose["services"]["redis"]
+    argv = compose_argv(redis)
+    assert argv[argv.index("--requirepass") + 1] == "s3cret"
+    assert service_environment(redis)["REDIS_PASSWORD"] == "s3cret"
+    assert "REDISCLI_AUTH=" in " ".join(redis["healthcheck"]["test"])
+
+
+def test_without_a_password_redis_has_none_and_stays_on_the_project_network(
+        compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    argv = compose_argv(redis)
+    assert argv[argv.index("--requirepass") + 1] == ""  # an empty requirepass: no password
+    assert not redis.get("ports")
+    for name, service in app_services(compose["services"]).items():
+        assert load_settings(service_environment(service)).redis_password is None, name
+
+
+def test_the_shared_redis_override_publishes_redis_only_with_a_password() -> None:
+    """deploy/redis-shared.yml publishes Redis for render machines and makes compose refuse to
+    start without REDIS_PASSWORD."""
+    override = yaml.safe_load(REDIS_SHARED.read_text(encoding="utf-8"))
+    redis = override["services"]["redis"]
+    assert re.fullmatch(r"\$\{REDIS_PASSWORD:\?[^}]+\}", redis["environment"]["REDIS_PASSWORD"])
+    published = [compose_interpolate(port) for port in redis["ports"]]
+    assert published == ["6379:6379"]
+    with pytest.raises(pytest.fail.Exception, match="REDIS_PASSWORD"):
+        compose_interpolate(redis["environment"]["REDIS_PASSWORD"])
+    assert compose_interpolate(redis["environment"]["REDIS_PASSWORD"],
+                               {"REDIS_PASSWORD": "s3cret"}) == "s3cret"
