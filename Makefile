@@ -13,7 +13,7 @@ TEST_DEBS := redis-server:redis-server nginx:nginx $(RTMP_MODULE):libnginx-mod-r
 BENCH_DEBS := $(TEST_DEBS) ffmpeg:ffmpeg \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-.PHONY: run test lint bench-api bench-render bench-video bench-tween bench-preview \
+.PHONY: run node test lint bench-api bench-render bench-video bench-tween bench-preview \
 	bench-metrics bench-outputs bench-soak bench-startup bench-audio clean
 
 run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl-C stops it)
@@ -22,6 +22,9 @@ run: $(STAMP) system-deps-run  ## Start the whole system in the foreground (Ctrl
 test: $(STAMP) system-deps-test  ## Install what the tests need and run them
 	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+node: $(STAMP)  ## One render node in the foreground against REDIS_URL (another machine's: README, "Add a render machine"); INSTANCE=N
+	./deploy/node.sh
 
 lint: $(STAMP)  ## ruff and mypy over the whole tree (mypy strict for core/ and render/)
 	$(BIN)/ruff check .
