@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.placements import NOT_PLACED
 from core.config import Settings
+from core.keys import LAYOUT_VERSION, Keys
 
 NEWS = {"id": "news", "name": "News", "output": {"width": 640, "height": 360, "fps": 25}}
 TOKEN = "channels-operator-token"
@@ -196,3 +197,40 @@ def test_tokens_guard_channels_as_every_route(locked_app: Flask) -> None:
     assert client.post("/channels/news/stream/start", headers=viewer).status_code == 403
     assert client.delete("/channels/news", headers=viewer).status_code == 403
     assert client.delete("/channels/news", headers=operator).status_code == 204
+
+
+def test_a_deployment_from_before_channels_moves_into_default_as_the_app_starts(
+        client: FlaskClient, settings: Settings, redis_client) -> None:
+    layer = client.post("/stream/layers", json={"type": "text", "content": {"text": "old"}})
+    assert layer.status_code == 201
+    keys = Keys(settings.redis_prefix)
+    # The keys as they were named before channels, and no layout version.
+    for key in (keys.layers, keys.history_seq, keys.undo):
+        redis_client.rename(key, keys.legacy(key.removeprefix(keys.scope)))
+    redis_client.delete(keys.layout, keys.channels)
+    app = create_app(settings)
+    try:
+        moved = app.test_client().get("/stream/layers").get_json()
+        assert [each["id"] for each in moved] == [layer.get_json()["id"]]
+        assert len(app.test_client().get("/stream/history").get_json()["entries"]) == 1
+        assert redis_client.get(keys.layout) == LAYOUT_VERSION
+        assert not redis_client.exists(keys.legacy("layers"))
+    finally:
+        app.extensions["stream_manager"].close()
+
+
+def test_every_stream_operation_has_its_channel_twin_in_the_document(
+        client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+    plain = [path for path in paths if path.startswith("/stream")]
+    assert len(plain) >= 29
+    for path in plain:
+        twin = paths[f"/channels/{{channel}}{path}"]
+        assert set(twin) == set(paths[path]), path
+        for method, operation in twin.items():
+            assert operation["tags"] == ["channel"], path
+            assert {"400", "404"} <= set(operation["responses"]), (method, path)
+            names = [p.get("$ref", "").rsplit("/", 1)[-1] for p in operation["parameters"]]
+            assert names[0] == "channel", (method, path)
+    for path in ("/channels", "/channels/{channel_id}", "/nodes"):
+        assert path in paths
