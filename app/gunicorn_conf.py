@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 _OWN_DIRECTORY = "STREAM_MANAGER_OWNS_METRICS_DIR"
+# The longest request line gunicorn takes (its maximum; the default is 4094): a GET with many
+# query values under /channels/<id>/stream/... stays an answer of the API's own (400 naming
+# the field) rather than gunicorn's HTML 414. Longer lines still get that 414.
+limit_request_line = 8190
 
 
 def on_starting(server: Any) -> None:

@@ -119,11 +119,15 @@ class Player:
         with self._lock:
             if not self._images:
                 raise LookupError("no frame decoded yet")
-            return self._images[-1].image
+            image = self._images[-1].image
+        if image is None:
+            raise LookupError("the newest frame kept no picture")
+        return image
 
     def pixel(self, x: int, y: int) -> tuple[int, int, int]:
         """(b, g, r) of the newest decoded picture at (x, y)."""
-        return tuple(int(v) for v in self.latest_frame()[y, x])
+        b, g, r = (int(v) for v in self.latest_frame()[y, x])
+        return b, g, r
 
     def _run(self) -> None:
         while not self._closed.is_set():
@@ -155,7 +159,8 @@ class Player:
                 if self._closed.is_set():
                     return
                 for frame in packet.decode():
-                    self._record(frame)
+                    if isinstance(frame, (av.VideoFrame, av.AudioFrame)):
+                        self._record(frame)
 
     def _record(self, frame: av.VideoFrame | av.AudioFrame) -> None:
         if isinstance(frame, av.AudioFrame):

@@ -42,7 +42,8 @@ class RenderWorkers:
 
     def holder(self, client: redis.Redis, prefix: str) -> str | None:
         """The instance id holding the render lease (host-pid-random)."""
-        return client.get(Keys(prefix).render_lease)
+        holder = client.get(Keys(prefix).render_lease)
+        return holder if isinstance(holder, str) else None
 
     def wait_for_holder(self, client: redis.Redis, prefix: str, timeout: float = 15) -> str:
         """Wait until some instance holds the lease; its id."""
