@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,6 +57,7 @@ class LayerType:
 _TYPES: dict[str, LayerType] = {}
 _BY_CONTENT: dict[type[LayerContent], LayerType] = {}
 _discovered = False
+_discovering = threading.RLock()
 
 
 def register_layer_type(layer_type: LayerType) -> LayerType:
@@ -91,12 +93,20 @@ def type_of_content(content: LayerContent) -> LayerType:
 
 
 def _discover() -> None:
-    """Import every module of core.layers.types once, so each registers its type."""
+    """Import every module of core.layers.types once, so each registers its type.
+
+    Threads of one process (the API's gthread workers) may ask at once: the others wait until
+    every type is registered. Flagged done before the imports, a second thread found only the
+    types imported so far, and a read of a stored layer of another type quarantined it."""
     global _discovered
     if _discovered:
         return
-    _discovered = True
-    from core.layers import types
+    with _discovering:
+        if _discovered:
+            return
+        from core.layers import types
 
-    for module in sorted(pkgutil.iter_modules(types.__path__), key=lambda found: found.name):
-        importlib.import_module(f"{types.__name__}.{module.name}")
+        for module in sorted(pkgutil.iter_modules(types.__path__),
+                             key=lambda found: found.name):
+            importlib.import_module(f"{types.__name__}.{module.name}")
+        _discovered = True
