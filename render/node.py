@@ -271,7 +271,12 @@ class Node:
             others = [node for node in self.store.nodes()
                       if node.id != self.id and node.alive and not node.draining]
         except REDIS_OUTAGE:
-            return False
+            # Nothing can be handed over without Redis (Redis stopped with everything, as
+            # `supervisorctl restart all` does, or cut off): stop here rather than wait out
+            # the drain; the channels' leases expire and other nodes take them.
+            log.info("Redis out of reach while draining: stopping %s here",
+                     ", ".join(self.held()))
+            return True
         if not others:
             log.info("no other render node can take %s: stopping them here",
                      ", ".join(self.held()))
