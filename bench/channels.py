@@ -507,7 +507,9 @@ def standing(placements: PlacementStore, store: StateStore, channel: str,
     placement = placements.placement(channel)
     if len(alive) < 2 or placement is None or not placement.placed:
         return None
-    roles = {entry.get("node"): entry["role"] for entry in store.live.render_instances()}
+    # Newest last, so each node's newest heartbeat entry is the one kept.
+    roles = {entry.get("node"): entry["role"]
+             for entry in reversed(store.live.render_instances())}
     ids = {nodes.node_id(node): node for node in alive}
     holder = ids.get(placement.node or "")
     others = [node_id for node_id in ids if node_id != placement.node]
