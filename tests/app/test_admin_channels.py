@@ -14,36 +14,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.app.test_admin_page import Console, shot
+from tests.app.test_admin_page import Console, canvas_centre, shot
+from tests.app.test_admin_sources import TOKEN, Api
 from tests.support.processes import wait_until
 from tests.support.stack import QUICK, Stack
 
 pytestmark = pytest.mark.system
 
-TOKEN = "channels-page-token-0123456789"
 VIEWER = "channels-viewer-token-0123456789"
 RED = "#ff0000"
 
 
-class Api:
-    """The API with the operator's token, as a test script calls it."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {TOKEN}"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
-        answer.raise_for_status()
-        return None if answer.status_code == 204 else answer.json()
-
-    def channel(self, channel_id: str) -> dict[str, Any]:
-        return next(channel for channel in self.call("GET", "/channels")
-                    if channel["id"] == channel_id)
+def channel_read(api: Api, channel_id: str) -> dict[str, Any]:
+    """Channel `channel_id` as GET /channels lists it."""
+    return next(channel for channel in api.call("GET", "/channels")
+                if channel["id"] == channel_id)
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +63,6 @@ def thumbnail_centre(page: Page, channel_id: str) -> tuple[int, int, int]:
         const x = Math.floor(canvas.width / 2), y = Math.floor(canvas.height / 2);
         return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data).slice(0, 3);
     }""", channel_id))
-
-
-def preview_centre(page: Page) -> tuple[int, int, int]:
-    """The preview canvas's centre pixel."""
-    return tuple(page.evaluate("""() => {
-        const canvas = document.getElementById("preview-canvas");
-        const x = Math.floor(canvas.width / 2), y = Math.floor(canvas.height / 2);
-        return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data).slice(0, 3);
-    }"""))
 
 
 def reddish(rgb: tuple[int, int, int]) -> bool:
@@ -139,9 +117,9 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     # The overview: the default channel, placed on a node as /channels says, stopped.
     default = card(page, "default")
     expect(default.locator(".channel-state")).to_have_text(re.compile("stopped"))
-    wait_until(lambda: api.channel("default")["placement"]["state"] == "placed", 10,
+    wait_until(lambda: channel_read(api, "default")["placement"]["state"] == "placed", 10,
                "the default channel placed")
-    node = api.channel("default")["placement"]["node"]
+    node = channel_read(api, "default")["placement"]["node"]
     expect(default.locator(".where")).to_have_text(f"on node {node}")
     expect(default.get_by_role("button", name="Delete channel default")).to_be_disabled()
     expect(default.locator(".kept")).to_have_text("The default channel cannot be deleted.")
@@ -162,7 +140,7 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     news = card(page, "news")
     expect(news.locator(".name")).to_have_text("News")
     expect(form.get_by_label("Channel id")).to_have_value("")
-    made = api.channel("news")
+    made = channel_read(api, "news")
     assert made["output"]["width"] == 640 and made["output"]["fps"] == 15
     expect(news.locator(".figures-line")).to_contain_text("/ 15 fps · 640×360")
     expect(news.locator(".where")).to_have_text(re.compile(r"^on node \S+$"), timeout=10_000)
@@ -187,7 +165,7 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     assert [layer["name"] for layer in api.call("GET", "/channels/news/stream/layers")] == [
         "News red"]
     assert "News red" not in [layer["name"] for layer in api.call("GET", "/stream/layers")]
-    wait_until(lambda: reddish(preview_centre(page)), 20, "red on the news preview")
+    wait_until(lambda: reddish(canvas_centre(page)), 20, "red on the news preview")
     wait_until(lambda: reddish(thumbnail_centre(page, "news")), 20, "red on news' thumbnail")
     assert not reddish(thumbnail_centre(page, "default"))
     shot(page, "channels-02-switched")
@@ -217,7 +195,7 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     api.call("POST", "/channels/huge/stream/start")
     huge = card(page, "huge")
     expect(huge.locator(".where")).to_have_text(re.compile("^unplaced: "), timeout=10_000)
-    reason = api.channel("huge")["placement"]["reason"]
+    reason = channel_read(api, "huge")["placement"]["reason"]
     expect(huge.locator(".where")).to_have_text(f"unplaced: {reason}")
     shot(page, "channels-03-overview")
 
@@ -245,7 +223,7 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     news.get_by_label("Name of news", exact=True).fill("News desk")
     news.get_by_role("button", name="Save the name of news").click()
     expect(news.locator(".name")).to_have_text("News desk")
-    assert api.channel("news")["name"] == "News desk"
+    assert channel_read(api, "news")["name"] == "News desk"
 
     # A viewer sees the channels and nodes, and nothing that changes them.
     viewer = tab(browser, VIEWER)
@@ -259,6 +237,10 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     shot(watching, "channels-04-viewer")
     viewer.close()
 
+    # The 400 for the malformed id was the point.
+    assert [error for error in console.errors if "status of 400" not in error] == []
+    console.errors.clear()
+
     # Deleting the page's own channel goes back to the default one.
     page.once("dialog", lambda dialog: dialog.accept())
     news.get_by_role("button", name="Delete channel news").click()
@@ -266,6 +248,6 @@ def test_channels_made_switched_and_watched_from_the_page(stack: Stack, browser:
     expect(page.get_by_label("Channel", exact=True)).to_have_value("default")
     expect(card(page, "news")).to_have_count(0)
     assert [channel["id"] for channel in api.call("GET", "/channels")] == ["default"]
-    # The 400 for the malformed id was the point.
-    assert [error for error in console.errors if "status of 400" not in error] == []
+    # The channel's reads that were on their way when it went found it gone.
+    assert [error for error in console.errors if "status of 404" not in error] == []
     context.close()

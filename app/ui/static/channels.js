@@ -9,6 +9,7 @@ import {
   byId, clearFieldErrors, el, errorText, showFormError, showMessage, syncList,
 } from "./dom.js";
 import { bitrate } from "./format.js";
+import { InlineRename } from "./rename.js";
 import { Thumbnails } from "./thumbnails.js";
 
 export const REFRESH_MS = 2000;
@@ -99,7 +100,9 @@ export class ChannelsPanel {
   card(channel) {
     const { id } = channel;
     const current = () => this.channels.find((item) => item.id === id);
-    const renameId = `channel-rename-${id}`;
+    const rename = new InlineRename({ id: `channel-rename-${id}`, label: `Name of ${id}`,
+      saveText: "Save", saveLabel: `Save the name of ${id}`, cancelLabel: `Cancel renaming ${id}`,
+      onSave: (name) => this.rename(rename, current(), name) });
     const whyId = `channel-kept-${id}`;
     const action = (name, text, run) => el("button", { type: "button", class: `${name} operator-only`,
       text, "aria-label": `${text} channel ${id}`, onclick: () => run(current()) });
@@ -118,24 +121,13 @@ export class ChannelsPanel {
           "aria-label": `Open channel ${id}` }),
       start: action("start", "Start", (found) => this.control(found, "start")),
       stop: action("stop", "Stop", (found) => this.control(found, "stop")),
-      rename: action("rename", "Rename", () => this.startRename(card)),
+      rename: action("rename", "Rename", () => rename.open(parts.name.textContent)),
       remove: action("delete", "Delete", (found) => this.remove(found)),
       why: el("small", { class: "kept operator-only", id: whyId }),
-      newName: el("input", { id: renameId, name: renameId, "data-field": "name", maxlength: 100,
-        required: true }),
       note: el("p", { class: "error", role: "alert", hidden: true }),
     };
     parts.remove.setAttribute("aria-describedby", whyId);
-    parts.renameForm = el("form", { class: "rename", hidden: true, novalidate: true },
-      el("div", { class: "field" }, el("label", { for: renameId, text: `Name of ${id}` }),
-        parts.newName),
-      el("button", { type: "submit", text: "Save", "aria-label": `Save the name of ${id}` }),
-      el("button", { type: "button", text: "Cancel", "aria-label": `Cancel renaming ${id}`,
-        onclick: () => this.stopRename(card) }));
-    parts.renameForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.rename(card, current(), parts.newName.value.trim());
-    });
+    rename.button = parts.rename;
     const card = el("li", { class: "channel", "aria-current": id === this.channel ? "page" : null },
       parts.thumb,
       el("div", { class: "summary" },
@@ -144,7 +136,7 @@ export class ChannelsPanel {
         parts.where, parts.figures, parts.outputs, parts.problem),
       el("div", { class: "actions" }, parts.open, parts.start, parts.stop, parts.rename,
         parts.remove, parts.why),
-      parts.renameForm, parts.note);
+      rename.form, parts.note);
     card.parts = parts;
     this.thumbnails.watch(id, parts.thumb);
     return card;
@@ -208,36 +200,10 @@ export class ChannelsPanel {
     await this.refresh();
   }
 
-  startRename(card) {
-    const { parts } = card;
-    parts.newName.value = parts.name.textContent;
-    parts.renameForm.hidden = false;
-    parts.newName.focus();
-    parts.newName.select();
-  }
-
-  stopRename(card) {
-    clearFieldErrors(card.parts.renameForm);
-    card.parts.renameForm.hidden = true;
-    card.parts.rename.focus();
-  }
-
-  // With the version the card shows: a channel changed elsewhere meanwhile (412) shows as it
-  // is now, and the operator renames it again.
-  async rename(card, channel, name) {
-    const { parts } = card;
-    showMessage(parts.note, "");
-    try {
-      await this.api.request("PATCH", `/channels/${encodeURIComponent(channel.id)}`,
-        { json: { name }, headers: { "If-Match": `"${channel.version}"` } });
-      this.stopRename(card);
-    } catch (error) {
-      if (error.status === 412) {
-        showMessage(parts.note, `“${channel.name}” was changed elsewhere meanwhile; it now shows as it is. Try again.`);
-      } else {
-        showFormError(parts.renameForm, parts.note, error);
-      }
-    }
+  // With the version the card shows (see InlineRename.send).
+  async rename(rename, channel, name) {
+    await rename.send(this.api, `/channels/${encodeURIComponent(channel.id)}`, channel, name,
+      this.cardOf(channel.id).parts.note);
     await this.refresh();
   }
 

@@ -6,6 +6,7 @@
 import {
   byId, clearFieldErrors, el, errorText, showFormError, showMessage, syncList,
 } from "./dom.js";
+import { InlineRename } from "./rename.js";
 import { claimFieldErrors } from "./transition.js";
 
 const REFRESH_MS = 5000;
@@ -46,29 +47,21 @@ export class ScenesPanel {
 
   card(scene) {
     const current = () => this.scenes.find((item) => item.id === scene.id);
-    const renameId = `scene-rename-${scene.id}`;
+    const rename = new InlineRename({ id: `scene-rename-${scene.id}`, label: "New name",
+      onSave: (name) => this.rename(rename, current(), name) });
     const parts = {
       name: el("span", { class: "name" }),
       count: el("small", { class: "count" }),
       take: el("button", { type: "button", class: "take", text: "Take",
         onclick: () => this.take(current()) }),
       rename: el("button", { type: "button", text: "Rename",
-        onclick: () => this.startRename(card) }),
+        onclick: () => rename.open(parts.name.textContent) }),
       remove: el("button", { type: "button", text: "Delete",
         onclick: () => this.remove(current()) }),
-      newName: el("input", { id: renameId, name: renameId, "data-field": "name", maxlength: 100,
-        required: true }),
     };
-    parts.renameForm = el("form", { class: "rename", hidden: true, novalidate: true },
-      el("div", { class: "field" }, el("label", { for: renameId, text: "New name" }), parts.newName),
-      el("button", { type: "submit", text: "Save name" }),
-      el("button", { type: "button", text: "Cancel", onclick: () => this.stopRename(card) }));
-    parts.renameForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.rename(card, current(), parts.newName.value.trim());
-    });
+    rename.button = parts.rename;
     const card = el("li", {}, parts.name, parts.count, parts.take, parts.rename, parts.remove,
-      parts.renameForm);
+      rename.form);
     card.parts = parts;
     return card;
   }
@@ -113,35 +106,9 @@ export class ScenesPanel {
     }
   }
 
-  startRename(card) {
-    const { parts } = card;
-    parts.newName.value = parts.name.textContent;
-    parts.renameForm.hidden = false;
-    parts.newName.focus();
-    parts.newName.select();
-  }
-
-  stopRename(card) {
-    clearFieldErrors(card.parts.renameForm);
-    card.parts.renameForm.hidden = true;
-    card.parts.rename.focus();
-  }
-
-  // With the version the strip shows: a scene changed elsewhere meanwhile (412) shows as it
-  // is now, and the operator renames it again.
-  async rename(card, scene, name) {
-    showMessage(this.note, "");
-    try {
-      await this.api.request("PATCH", `/stream/scenes/${scene.id}`,
-        { json: { name }, headers: { "If-Match": `"${scene.version}"` } });
-      this.stopRename(card);
-    } catch (error) {
-      if (error.status === 412) {
-        showMessage(this.note, `“${scene.name}” was changed elsewhere meanwhile; it now shows as it is. Try again.`);
-      } else {
-        showFormError(card.parts.renameForm, this.note, error);
-      }
-    }
+  // With the version the strip shows (see InlineRename.send).
+  async rename(rename, scene, name) {
+    await rename.send(this.api, `/stream/scenes/${scene.id}`, scene, name, this.note);
     await this.refresh();
   }
 
