@@ -155,6 +155,15 @@ def resumed(player: Player, since: float) -> float | None:
     return None
 
 
+def blink(player: Player, since: float) -> float:
+    """How long the stream was off (between two frames' arrivals) where it came back after
+    `since`."""
+    back = resumed(player, since)
+    assert back is not None, f"{player.url} did not blink"
+    before = [frame.arrival for frame in player.frames_since(since - 10) if frame.arrival < back]
+    return back - before[-1]
+
+
 def wait_resumed(player: Player, since: float, timeout: float) -> float:
     """Seconds from `since` until the stream came back (see `resumed`)."""
     back = wait_until(lambda: resumed(player, since), timeout, f"{player.url} back on air")
@@ -288,3 +297,25 @@ def test_a_node_frozen_past_its_lease_never_publishes_again(
         assert_unbroken(show[channel], thawed, time.monotonic())
         assert len(show[channel].frames_since(thawed)) >= 0.9 * FPS * 3
     assert victim.running
+
+
+def test_a_draining_node_hands_its_channels_over_one_at_a_time_and_exits(
+        pool: Pool, show: dict[str, Player]) -> None:
+    pool.ensure(2)
+    victim = pool.node_of("news")
+    victim_id = pool.nodes.node_id(victim)
+    moved = [channel for channel in CHANNELS if pool.placement(channel)["node"] == victim_id]
+    steady(show)
+    signalled = time.monotonic()
+    os.kill(pool.nodes.pid(victim), signal.SIGTERM)
+    assert victim.popen is not None and victim.popen.wait(20) == 0
+    for channel in moved:
+        wait_resumed(show[channel], signalled, 10)
+        assert blink(show[channel], signalled) <= 3.0, channel
+        wait_for_colour(show[channel], CHANNELS[channel][1], 5)
+        assert pool.placement(channel)["node"] not in (None, victim_id)
+    # One at a time: each placed elsewhere only once the previous one's new node held its
+    # lease (its old process had closed its stream and let go first), not in one round.
+    since = sorted(pool.placement(channel)["since"] for channel in moved)
+    assert all(later - earlier >= 100 for earlier, later in zip(since, since[1:], strict=False))
+    assert pool.node_state(victim_id) is None  # its record went with it
