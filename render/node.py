@@ -301,7 +301,10 @@ class Node:
                                 if holder and holder.startswith(prefix)})
 
     def record(self) -> dict[str, Any]:
-        """The node's record as GET /nodes and the placer read it (without `at`)."""
+        """The node's record as GET /nodes and the placer read it (without `at`). Also read
+        by the metrics thread: the children are copied whole (under the GIL) before use, the
+        placements are only ever replaced."""
+        children = dict(self.children)
         mine = {channel: placement.cost for channel, placement in self._placements.items()
                 if placement.placed and placement.node == self.id}
         return {
@@ -310,8 +313,7 @@ class Node:
             "channels": sorted(mine), "costs": mine, "draining": self.draining,
             "metricsPort": self.metrics_port,
             "children": {channel: {"pid": child.popen.pid, "metricsPort": child.metrics_port}
-                         for channel, child in sorted(self.children.items())
-                         if child.running},
+                         for channel, child in sorted(children.items()) if child.running},
         }
 
     def _read_child_ports(self) -> None:
