@@ -57,11 +57,6 @@ export class Thumbnails {
     }
   }
 
-  // How many thumbnails have a preview connection now (open or opening).
-  get connected() {
-    return [...this.shown.values()].filter((shown) => !shown.socket.closed).length;
-  }
-
   update(shown) {
     const wanted = shown.visible && document.visibilityState === "visible";
     clearTimeout(shown.linger);
