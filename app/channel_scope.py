@@ -14,7 +14,7 @@ token learns which channels exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, g, has_app_context
@@ -41,19 +41,14 @@ def scoped(endpoint: str) -> str:
     return f"{SCOPE}.{endpoint}" if has_app_context() and "channel" in g else endpoint
 
 
-def valid_channel_id(value: str, field: str = "channel") -> str:
-    """`value` if it can name a channel; 400 naming `field` otherwise."""
+def valid_channel_id(value: str) -> str:
+    """`value` if it can name a channel; 400 naming `channel` otherwise."""
     if not CHANNEL_ID_RE.fullmatch(value):
-        raise InvalidInput("not a channel id", {field: CHANNEL_RULE})
+        raise InvalidInput("not a channel id", {"channel": CHANNEL_RULE})
     return value
 
 
-def unknown_channel(channel_id: str, field: str = "channel") -> NotFound:
-    """The 404 of a channel id that names no channel."""
-    return NotFound(f"no channel {channel_id!r}", {field: "unknown channel"})
-
-
-def channel_scope(children: Iterable[Blueprint], exists: Any) -> Blueprint:
+def channel_scope(children: Iterable[Blueprint], exists: Callable[[str], bool]) -> Blueprint:
     """The `channel` blueprint holding a twin of each of `children` under
     `/channels/<channel>`; `exists(channel_id) -> bool` says whether a channel exists."""
     scope = Blueprint(SCOPE, __name__, url_prefix=SCOPE_PREFIX)
@@ -75,7 +70,8 @@ def channel_scope(children: Iterable[Blueprint], exists: Any) -> Blueprint:
             return
         valid_channel_id(channel)
         if not exists(channel):
-            raise unknown_channel(channel)
+            raise NotFound(f"no channel with id {channel!r}",
+                           {"channel": "unknown channel"})
 
     for child in children:
         scope.register_blueprint(child)
