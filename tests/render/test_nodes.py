@@ -76,6 +76,13 @@ class Pool:
         nodes = self.api.get("/nodes").get_json()["nodes"]
         return next((node["state"] for node in nodes if node["id"] == node_id), None)
 
+    def holder(self, channel: str) -> tuple[Process, str, list[str]]:
+        """The node `channel` is placed on, its id, and every channel placed on it."""
+        node = self.node_of(channel)
+        node_id = self.nodes.node_id(node)
+        return node, node_id, [each for each in CHANNELS
+                               if self.placement(each)["node"] == node_id]
+
     def ensure(self, count: int) -> None:
         """Start nodes until `count` run."""
         while len(self.alive()) < count:
@@ -147,11 +154,14 @@ def wait_for_colour(player: Player, bgr: tuple[int, int, int], timeout: float) -
 
 
 def resumed(player: Player, since: float) -> float | None:
-    """When the stream came back after a blink that ended after `since` (the arrival of the
-    first frame after a pause of BLINK or more), or None while it has not."""
+    """When the stream came back after `since`: the arrival of the first frame of another
+    publisher's stream (its timestamps start again from 0), or the first after a pause of
+    BLINK or more; None while it has not."""
     frames = player.frames_since(since - 2 * BLINK)
     for earlier, later in zip(frames, frames[1:], strict=False):
-        if later.arrival > since and later.arrival - earlier.arrival >= BLINK:
+        restarted = (later.pts is not None and earlier.pts is not None
+                     and later.pts < earlier.pts)
+        if later.arrival > since and (restarted or later.arrival - earlier.arrival >= BLINK):
             return later.arrival
     return None
 
@@ -273,9 +283,7 @@ def test_kill_9_of_a_node_puts_its_channels_on_air_elsewhere_within_5_s(
 def test_a_node_frozen_past_its_lease_never_publishes_again(
         pool: Pool, show: dict[str, Player]) -> None:
     pool.ensure(2)
-    victim = pool.node_of("news")
-    victim_id = pool.nodes.node_id(victim)
-    moved = [channel for channel in CHANNELS if pool.placement(channel)["node"] == victim_id]
+    victim, victim_id, moved = pool.holder("news")
     frozen = time.monotonic()
     pool.nodes.freeze(victim)
     try:
@@ -303,9 +311,7 @@ def test_a_node_frozen_past_its_lease_never_publishes_again(
 def test_a_draining_node_hands_its_channels_over_one_at_a_time_and_exits(
         pool: Pool, show: dict[str, Player]) -> None:
     pool.ensure(2)
-    victim = pool.node_of("news")
-    victim_id = pool.nodes.node_id(victim)
-    moved = [channel for channel in CHANNELS if pool.placement(channel)["node"] == victim_id]
+    victim, victim_id, moved = pool.holder("news")
     steady(show)
     signalled = time.monotonic()
     os.kill(pool.nodes.pid(victim), signal.SIGTERM)
