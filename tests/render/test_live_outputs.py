@@ -28,7 +28,7 @@ from core.keys import Keys
 from render.outputs.segments import segments_of
 from tests.support.nginx_rtmp import NginxRtmp
 from tests.support.player import FrameRecord, Player
-from tests.support.processes import Process, wait_until
+from tests.support.processes import Process, holds_for, wait_until
 
 SIZE = {"OUTPUT_WIDTH": "320", "OUTPUT_HEIGHT": "180", "RENDER_FPS": "30", "RECORD": "off"}
 KEY_A, KEY_B, KEY_B2 = "keyA_Secret_1111", "keyB_Secret_2222", "keyB_Secret_3333"
@@ -152,9 +152,9 @@ def test_outputs_change_while_on_air_and_nothing_else_blinks(
     figures["gap A while B reconnected"] = unbroken(viewer_a, opens_a, rekeyed - 1)
 
     # The recording went on through all of it, in segments, keeping the newest.
-    while time.monotonic() - recording_began < RECORD_FOR:
-        assert len(segments_of(folder, RECORDING)) <= KEEP_SEGMENTS + 1
-        time.sleep(0.2)
+    holds_for(lambda: len(segments_of(folder, RECORDING)) <= KEEP_SEGMENTS + 1,
+              max(0.0, RECORD_FOR - (time.monotonic() - recording_began)),
+              "at most KEEP_SEGMENTS + 1 segments kept", interval=0.2)
     status = client.get("/stream/status").get_json()
     assert {output["name"]: output["state"] for output in status["outputs"]} == {
         RECORDING: "live", a["name"]: "live", "B": "live"}

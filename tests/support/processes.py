@@ -47,6 +47,21 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, interval:
     raise TimeoutError(f"{what} not ready after {timeout}s (last error: {last_error!r})")
 
 
+def holds_for(check: Callable[[], object], seconds: float, what: str,
+              interval: float = 0.05) -> None:
+    """Poll `check` through a window of `seconds` (the window is what is watched: something
+    must NOT happen, or must stay so); raise AssertionError naming `what` the first time it
+    fails, with the moment in the window."""
+    began = time.monotonic()
+    while True:
+        if not check():
+            raise AssertionError(f"{what}: failed {time.monotonic() - began:.2f}s into the "
+                                 f"{seconds}s window")
+        if time.monotonic() - began >= seconds:
+            return
+        time.sleep(interval)
+
+
 class Process:
     """A child process in its own process group, with its output in a log file."""
 
