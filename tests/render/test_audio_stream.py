@@ -172,11 +172,12 @@ def test_a_muted_layer_is_silent_and_a_hidden_one_fades_out_without_a_click(
     write_tone_clip(settings.media_root / "tone.mp4", seconds=4)
     layer = video_layer(client, "tone.mp4")
     url = f"/stream/layers/{layer['id']}"
-    go_live(client, render_workers, nginx_rtmp, player)
+    viewer = go_live(client, render_workers, nginx_rtmp, player)
     wait_until(lambda: (client.get("/stream/audio").get_json()["levels"] or {})
                .get("layers", {}).get(layer["id"], {}).get("peakDb", -120) > -20, 15,
                "the tone on air")
-    time.sleep(1.0)  # a second of steady tone to compare the cut with
+    # A second of steady tone to compare the cut with: a second of stream seen after it.
+    viewer.wait_for_frames(30, timeout=5, since=time.monotonic())
     assert client.post(f"{url}/visibility", json={"visible": False}).status_code == 200
     wait_until(lambda: client.get("/stream/audio").get_json()["levels"]["layers"][layer["id"]]
                ["peakDb"] <= -120, 5, "the hidden layer silent")
